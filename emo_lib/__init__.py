@@ -1,0 +1,11 @@
+"""emo_lib: continuous arousal and valence from waveforms and spectrograms.
+
+A reproduction of Yang & Hirschberg (Interspeech 2018), "Predicting Arousal and
+Valence from Waveforms and Spectrograms using Deep Neural Networks".
+"""
+
+__version__ = "0.1.0"
+
+from .errors import EmoInputError  # noqa: E402
+
+__all__ = ["EmoInputError", "__version__"]

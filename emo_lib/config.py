@@ -1,0 +1,202 @@
+"""Presets: the paper's configuration and smaller ones for a CPU, as frozen dataclasses.
+
+A :class:`ModelPreset` fixes the architecture (layer widths, kernels, pooling,
+BLSTM sizes, segment length). A :class:`TrainConfig` fixes how a model is
+trained. Both are saved, as dictionaries, next to every result.
+
+Presets
+-------
+``paper``
+    Yang & Hirschberg (2018), section 4.2, unchanged: 4,762,834 parameters for
+    W+S at 20 ms labels.
+``narrow``
+    The same layout at a quarter of the width and shorter kernels, for the quick
+    profile on a 2-core CPU.
+``tiny``
+    A few channels and units, for unit tests and continuous integration only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import EmoInputError
+
+__all__ = [
+    "SAMPLE_RATE",
+    "FRAME_HOP_SECONDS",
+    "FRAME_WINDOW_SECONDS",
+    "N_MELS",
+    "LABEL_STEPS_MS",
+    "ModelPreset",
+    "TrainConfig",
+    "PRESETS",
+    "get_preset",
+]
+
+SAMPLE_RATE = 16_000
+"""Sample rate of every waveform the models see (Hz)."""
+FRAME_HOP_SECONDS = 0.010
+"""Hop of the log-mel frames (10 ms)."""
+FRAME_WINDOW_SECONDS = 0.025
+"""Window of the log-mel frames (25 ms)."""
+N_MELS = 40
+"""Number of mel bands."""
+LABEL_STEPS_MS = (20, 40)
+"""Supported label steps: 20 ms (SEMAINE) and 40 ms (RECOLA)."""
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    """Architecture of the waveform and spectrogram towers and of the BLSTMs.
+
+    Field names follow paper-notes.md. The waveform tower is
+    ``wave_conv1 -> MaxPool(wave_pool) -> wave_conv2 -> cross-channel max pool
+    (wave_channel_pool)``; the spectrogram tower is ``spec_conv1`` (along mel)
+    ``-> MaxPool(spec_pool) along mel -> spec_conv2`` (along time) ``->
+    cross-channel max pool (spec_channel_pool)``.
+
+    ``long_conv`` selects how the waveform tower's second convolution is
+    computed: ``"direct"`` (``keras.layers.Conv1D``), ``"fft"`` (the FFT long
+    convolution of :mod:`emo_lib.layers`) or ``"auto"`` (whichever is faster
+    for the kernel size). All three compute the same function with the same
+    weights.
+    """
+
+    name: str
+    wave_conv1_filters: int = 40
+    wave_conv1_kernel: int = 80
+    wave_pool: int = 2
+    wave_conv2_filters: int = 40
+    wave_conv2_kernel: int = 800
+    wave_channel_pool: int = 20
+    spec_conv1_filters: int = 80
+    spec_conv1_kernel: int = 10
+    spec_pool: int = 2
+    spec_conv2_filters: int = 80
+    spec_conv2_kernel: int = 10
+    spec_channel_pool: int = 10
+    lstm_units_fused: int = 256
+    lstm_units_single: int = 128
+    lstm_layers: int = 2
+    dropout: float = 0.5
+    segment_seconds: float = 6.0
+    long_conv: str = "auto"
+
+    @property
+    def segment_samples(self) -> int:
+        """Waveform samples per segment (96,000 for 6 s)."""
+        return int(round(self.segment_seconds * SAMPLE_RATE))
+
+    @property
+    def segment_frames(self) -> int:
+        """Log-mel frames per segment (600 for 6 s)."""
+        return int(round(self.segment_seconds / FRAME_HOP_SECONDS))
+
+    def label_frames(self, label_step_ms: int) -> int:
+        """Label steps per segment (300 at 20 ms, 150 at 40 ms for 6 s)."""
+        return int(round(self.segment_seconds * 1000 / label_step_ms))
+
+    def replace(self, **changes: Any) -> "ModelPreset":
+        """A copy with some fields changed (for example ``long_conv="direct"``)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields, for result files."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained (paper, section 5.1, where it says; *choice* elsewhere).
+
+    Parameters
+    ----------
+    batch_size : int
+        Segments per step (the paper: 50).
+    learning_rate : float
+        RMSprop learning rate (the paper: 5e-4).
+    max_epochs : int
+        Upper bound on epochs (not stated in the paper).
+    patience : int
+        Epochs without improvement of the validation mean CCC before stopping.
+    validation_fraction : float
+        Share of the training conversations held out for validation.
+    seed : int
+        Seed of weights, dropout, shuffling and the validation split.
+    jit_compile : bool
+        Compile with XLA. Keras's ``"auto"`` means no XLA on a CPU, where the
+        gradient of a long direct convolution is then extremely slow.
+    """
+
+    batch_size: int = 50
+    learning_rate: float = 5e-4
+    max_epochs: int = 100
+    patience: int = 10
+    validation_fraction: float = 0.2
+    seed: int = 0
+    jit_compile: bool = True
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields, for result files."""
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, ModelPreset] = {
+    "paper": ModelPreset(name="paper"),
+    "narrow": ModelPreset(
+        name="narrow",
+        wave_conv1_filters=16,
+        wave_conv1_kernel=80,
+        wave_conv2_filters=16,
+        wave_conv2_kernel=200,
+        wave_channel_pool=8,
+        spec_conv1_filters=16,
+        spec_conv1_kernel=10,
+        spec_conv2_filters=16,
+        spec_conv2_kernel=10,
+        spec_channel_pool=2,
+        lstm_units_fused=64,
+        lstm_units_single=32,
+    ),
+    "tiny": ModelPreset(
+        name="tiny",
+        wave_conv1_filters=4,
+        wave_conv1_kernel=16,
+        wave_conv2_filters=4,
+        wave_conv2_kernel=32,
+        wave_channel_pool=2,
+        spec_conv1_filters=8,
+        spec_conv1_kernel=5,
+        spec_conv2_filters=8,
+        spec_conv2_kernel=5,
+        spec_channel_pool=1,
+        lstm_units_fused=16,
+        lstm_units_single=8,
+    ),
+}
+"""The named presets: ``paper``, ``narrow`` (quick CPU profile), ``tiny`` (tests)."""
+
+
+def get_preset(preset: str | ModelPreset) -> ModelPreset:
+    """Return a preset by name (or the preset itself).
+
+    Raises
+    ------
+    EmoInputError
+        For an unknown name; the message lists the known ones.
+    """
+    if isinstance(preset, ModelPreset):
+        return preset
+    try:
+        return PRESETS[preset]
+    except KeyError:
+        raise EmoInputError(
+            f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}"
+        ) from None
