@@ -126,9 +126,10 @@ class TrainConfig:
         Share of the training conversations held out for validation.
     seed : int
         Seed of weights, dropout, shuffling and the validation split.
-    jit_compile : bool
-        Compile with XLA. Keras's ``"auto"`` means no XLA on a CPU, where the
-        gradient of a long direct convolution is then extremely slow.
+    jit_compile : bool or "auto"
+        Compile with XLA. Here ``"auto"`` turns XLA on when the model has a long
+        direct convolution (whose gradient is extremely slow without XLA on a
+        CPU; Keras's own "auto" means no XLA on a CPU) and off otherwise.
     """
 
     batch_size: int = 50
@@ -137,7 +138,7 @@ class TrainConfig:
     patience: int = 10
     validation_fraction: float = 0.2
     seed: int = 0
-    jit_compile: bool = True
+    jit_compile: bool | str = "auto"
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed."""
@@ -174,9 +175,9 @@ PRESETS: dict[str, ModelPreset] = {
         wave_channel_pool=2,
         spec_conv1_filters=8,
         spec_conv1_kernel=5,
-        spec_conv2_filters=8,
+        spec_conv2_filters=16,
         spec_conv2_kernel=5,
-        spec_channel_pool=1,
+        spec_channel_pool=2,
         lstm_units_fused=16,
         lstm_units_single=8,
     ),

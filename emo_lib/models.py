@@ -1,0 +1,530 @@
+"""Keras models of Yang & Hirschberg (2018): waveform, spectrogram and fused, and the baseline.
+
+:func:`build_model` builds one of four functional models for 20 ms (SEMAINE)
+or 40 ms (RECOLA) labels, from a :class:`~emo_lib.config.ModelPreset`:
+
+``"W"``
+    the waveform tower, two BLSTM layers of ``lstm_units_single`` cells, and a
+    per-step ``Dense(2)``;
+``"S"``
+    the same with the spectrogram tower;
+``"WS"``
+    both towers concatenated per label step, BLSTMs of ``lstm_units_fused``
+    cells (the paper's proposed model);
+``"baseline"``
+    openSMILE ComParE functionals per label step, standardised with
+    training-set statistics (:func:`adapt_standardiser`), then the BLSTMs of
+    the fused model.
+
+The layers and their names follow paper-notes.md, "Architecture"; with the
+``paper`` preset the models have exactly the parameter counts listed there
+(W+S: 4,762,834 at 20 ms, 6,073,554 at 40 ms). Every model takes a dict of
+named inputs (``"waveform"``, ``"spectrogram"``, ``"compare"``) and returns
+``"emotion"``, shape ``(batch, label_frames, 2)`` (arousal, valence), linear.
+
+Models are named ``"<variant>_<step>ms_<preset>"`` (for example
+``"WS_20ms_paper"``); :func:`describe_model` reads a model (also one loaded
+with :func:`load_model`) back into these settings.
+
+Only ``keras.layers`` and ``keras.ops`` are used, so the models also run on
+the JAX backend.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from . import layers as emo_layers
+from . import metrics as emo_metrics
+from .config import (
+    FRAME_HOP_SECONDS,
+    LABEL_STEPS_MS,
+    N_MELS,
+    SAMPLE_RATE,
+    ModelPreset,
+    get_preset,
+)
+from .errors import EmoInputError
+
+__all__ = [
+    "VARIANTS",
+    "N_COMPARE_FEATURES",
+    "build_model",
+    "adapt_standardiser",
+    "describe_model",
+    "load_model",
+]
+
+VARIANTS = ("W", "S", "WS", "baseline")
+"""Model variants: waveform only, spectrogram only, both fused, ComParE baseline."""
+
+N_COMPARE_FEATURES = 6373
+"""Functionals in the openSMILE ComParE 2016 feature set (the baseline's input width)."""
+
+_LONG_CONV_CHOICES = ("auto", "direct", "fft")
+_INPUTS_OF_VARIANT = {
+    "W": ("waveform",),
+    "S": ("spectrogram",),
+    "WS": ("waveform", "spectrogram"),
+    "baseline": ("compare",),
+}
+_NAME_PATTERN = re.compile(r"^(W|S|WS|baseline)_(\d+)ms_(.+)$")
+
+
+# ----------------------------------------------------------------------------
+# Building
+# ----------------------------------------------------------------------------
+
+
+def _check_variant(variant: Any) -> str:
+    if not isinstance(variant, str) or variant not in VARIANTS:
+        raise EmoInputError(f"unknown model variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    return variant
+
+
+def _check_label_step(label_step_ms: Any) -> int:
+    if isinstance(label_step_ms, bool) or not isinstance(label_step_ms, (int, float, np.integer,
+                                                                          np.floating)):
+        raise EmoInputError(f"label step must be 20 or 40 (ms), got {label_step_ms!r}")
+    if label_step_ms not in LABEL_STEPS_MS:
+        raise EmoInputError(
+            f"label step must be one of {', '.join(map(str, LABEL_STEPS_MS))} ms, got {label_step_ms!r}"
+        )
+    return int(label_step_ms)
+
+
+def _check_geometry(preset: ModelPreset, variant: str, steps: int) -> None:
+    """Raise EmoInputError when the preset's towers cannot be cut into ``steps`` label steps."""
+    where = f"preset {preset.name!r}"
+    if steps < 1:
+        raise EmoInputError(f"{where}: a {preset.segment_seconds} s segment has no label step")
+    if variant in ("W", "WS"):
+        samples = preset.segment_samples
+        if samples % preset.wave_pool:
+            raise EmoInputError(
+                f"{where}: {samples} samples cannot be max-pooled by {preset.wave_pool}"
+            )
+        pooled = samples // preset.wave_pool
+        if pooled % steps:
+            raise EmoInputError(
+                f"{where}: {pooled} pooled samples do not divide into {steps} label steps"
+            )
+        if preset.wave_conv2_filters % preset.wave_channel_pool:
+            raise EmoInputError(
+                f"{where}: {preset.wave_conv2_filters} waveform channels cannot be pooled in "
+                f"groups of {preset.wave_channel_pool}"
+            )
+    if variant in ("S", "WS"):
+        frames = preset.segment_frames
+        if frames % steps:
+            raise EmoInputError(f"{where}: {frames} frames do not divide into {steps} label steps")
+        if N_MELS // preset.spec_pool < 1:
+            raise EmoInputError(f"{where}: spectral pool {preset.spec_pool} exceeds {N_MELS} bands")
+        if preset.spec_conv2_filters % preset.spec_channel_pool:
+            raise EmoInputError(
+                f"{where}: {preset.spec_conv2_filters} spectrogram channels cannot be pooled in "
+                f"groups of {preset.spec_channel_pool}"
+            )
+
+
+def _waveform_tower(waveform, preset: ModelPreset, steps: int):
+    """(batch, samples, 1) -> (batch, steps, samples / pool * channels / steps)."""
+    x = keras.layers.Conv1D(
+        preset.wave_conv1_filters, preset.wave_conv1_kernel, padding="same", activation="relu",
+        name="wave_conv1",
+    )(waveform)
+    x = keras.layers.MaxPooling1D(preset.wave_pool, name="wave_pool")(x)
+    x = keras.layers.Dropout(preset.dropout, name="wave_dropout1")(x)
+    x = emo_layers.make_conv1d(
+        preset.wave_conv2_filters, preset.wave_conv2_kernel, implementation=preset.long_conv,
+        activation="relu", name="wave_conv2",
+    )(x)
+    x = emo_layers.CrossChannelMaxPool(preset.wave_channel_pool, name="wave_channel_pool")(x)
+    x = keras.layers.Dropout(preset.dropout, name="wave_dropout2")(x)
+    return keras.layers.Reshape((steps, -1), name="wave_to_steps")(x)
+
+
+def _spectrogram_tower(spectrogram, preset: ModelPreset, steps: int):
+    """(batch, frames, mels, 3) -> (batch, steps, frames * mels / pool * channels / steps)."""
+    x = keras.layers.Conv2D(
+        preset.spec_conv1_filters, (1, preset.spec_conv1_kernel), padding="same",
+        activation="relu", name="spec_conv1",
+    )(spectrogram)
+    x = keras.layers.MaxPooling2D((1, preset.spec_pool), name="spec_pool")(x)
+    x = keras.layers.Dropout(preset.dropout, name="spec_dropout1")(x)
+    x = keras.layers.Conv2D(
+        preset.spec_conv2_filters, (preset.spec_conv2_kernel, 1), padding="same",
+        activation="relu", name="spec_conv2",
+    )(x)
+    x = emo_layers.CrossChannelMaxPool(preset.spec_channel_pool, name="spec_channel_pool")(x)
+    x = keras.layers.Dropout(preset.dropout, name="spec_dropout2")(x)
+    return keras.layers.Reshape((steps, -1), name="spec_to_steps")(x)
+
+
+def _sequence_head(x, units: int, n_layers: int):
+    """BLSTM layers ``blstm1``, ``blstm2``, ... and the per-step linear ``emotion`` output."""
+    for index in range(1, n_layers + 1):
+        x = keras.layers.Bidirectional(
+            keras.layers.LSTM(units, return_sequences=True, name=f"blstm{index}_lstm"),
+            name=f"blstm{index}",
+        )(x)
+    return keras.layers.Dense(2, activation=None, name="emotion")(x)
+
+
+def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "paper", *,
+                n_features: int = N_COMPARE_FEATURES, long_conv: str | None = None) -> keras.Model:
+    """Build one of the paper's models (not compiled).
+
+    Parameters
+    ----------
+    variant : {"W", "S", "WS", "baseline"}
+        Waveform only, spectrogram only, both fused, or the ComParE baseline.
+    label_step_ms : {20, 40}
+        Label step: 20 ms (SEMAINE, 300 steps per 6 s) or 40 ms (RECOLA, 150).
+    preset : str or ModelPreset
+        ``"paper"``, ``"narrow"``, ``"tiny"`` or a preset object.
+    n_features : int, keyword-only
+        Width of the baseline's ``"compare"`` input (6,373 ComParE functionals);
+        ignored by the other variants.
+    long_conv : {"auto", "direct", "fft"}, optional, keyword-only
+        Overrides ``preset.long_conv``: how the waveform tower's second (long)
+        convolution is computed. The three give the same function and weights.
+
+    Returns
+    -------
+    keras.Model
+        A functional model named ``"<variant>_<step>ms_<preset>"`` taking a
+        dict of inputs, each ``(batch, ...)``:
+
+        - ``"waveform"`` : ``(segment_samples, 1)`` (W, WS), 96,000 for 6 s
+        - ``"spectrogram"`` : ``(segment_frames, 40, 3)`` (S, WS), 600 for 6 s;
+          log-mel, delta, delta-delta on the last axis
+        - ``"compare"`` : ``(label_frames, n_features)`` (baseline)
+
+        and returning ``"emotion"`` of shape ``(batch, label_frames, 2)``
+        (arousal, valence; linear).
+
+    Raises
+    ------
+    EmoInputError
+        For an unknown variant, preset or long-convolution choice, a label
+        step other than 20 or 40 ms, a non-positive ``n_features``, or a preset
+        whose towers do not cut into whole label steps.
+
+    Notes
+    -----
+    Waveform tower: ``wave_conv1`` Conv1D(40, 80, same, ReLU) -> ``wave_pool``
+    MaxPool1D(2) -> ``wave_dropout1`` -> ``wave_conv2`` (40, 800, same, ReLU;
+    :func:`emo_lib.layers.make_conv1d`) -> ``wave_channel_pool``
+    CrossChannelMaxPool(20) -> ``wave_dropout2`` -> ``wave_to_steps``
+    Reshape((T, -1)): (T, 320) at 20 ms. Spectrogram tower: ``spec_conv1``
+    Conv2D(80, (1, 10)) along mel -> ``spec_pool`` MaxPool2D((1, 2)) ->
+    ``spec_dropout1`` -> ``spec_conv2`` Conv2D(80, (10, 1)) along time ->
+    ``spec_channel_pool`` CrossChannelMaxPool(10) -> ``spec_dropout2`` ->
+    ``spec_to_steps``: (T, 320) at 20 ms. ``fusion`` concatenates the two
+    per step. Then ``blstm1``, ``blstm2`` (Bidirectional LSTM, sequences) and
+    ``emotion`` Dense(2) on every step. The numbers are the paper preset's.
+
+    Examples
+    --------
+    >>> model = build_model("WS", 20)                    # doctest: +SKIP
+    >>> model.count_params()                             # doctest: +SKIP
+    4762834
+    """
+    variant = _check_variant(variant)
+    step = _check_label_step(label_step_ms)
+    preset = get_preset(preset)
+    if long_conv is not None:
+        if long_conv not in _LONG_CONV_CHOICES:
+            raise EmoInputError(
+                f"unknown long convolution {long_conv!r}; choose one of {', '.join(_LONG_CONV_CHOICES)}"
+            )
+        preset = preset.replace(long_conv=long_conv)
+    if preset.long_conv not in _LONG_CONV_CHOICES:
+        raise EmoInputError(f"preset {preset.name!r}: unknown long convolution {preset.long_conv!r}")
+    steps = preset.label_frames(step)
+    _check_geometry(preset, variant, steps)
+    name = f"{variant}_{step}ms_{preset.name}"
+
+    if variant == "baseline":
+        if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
+                or n_features < 1:
+            raise EmoInputError(f"n_features must be a positive integer, got {n_features!r}")
+        compare = keras.Input((steps, int(n_features)), name="compare")
+        x = keras.layers.Normalization(axis=-1, name="compare_standardise")(compare)
+        output = _sequence_head(x, preset.lstm_units_fused, preset.lstm_layers)
+        return keras.Model({"compare": compare}, output, name=name)
+
+    inputs: dict[str, Any] = {}
+    streams = []
+    if variant in ("W", "WS"):
+        inputs["waveform"] = keras.Input((preset.segment_samples, 1), name="waveform")
+        streams.append(_waveform_tower(inputs["waveform"], preset, steps))
+    if variant in ("S", "WS"):
+        inputs["spectrogram"] = keras.Input((preset.segment_frames, N_MELS, 3), name="spectrogram")
+        streams.append(_spectrogram_tower(inputs["spectrogram"], preset, steps))
+    if len(streams) == 2:
+        x = keras.layers.Concatenate(axis=-1, name="fusion")(streams)
+        units = preset.lstm_units_fused
+    else:
+        x = streams[0]
+        units = preset.lstm_units_single
+    output = _sequence_head(x, units, preset.lstm_layers)
+    return keras.Model(inputs, output, name=name)
+
+
+# ----------------------------------------------------------------------------
+# The baseline's standardisation
+# ----------------------------------------------------------------------------
+
+
+def adapt_standardiser(model: keras.Model, features, mask=None, *, chunk_size: int = 64) -> dict:
+    """Set the baseline's ``compare_standardise`` layer to training-set statistics.
+
+    The mean and the population variance (1/N) of every feature are computed
+    in float64 over the frames whose mask is 1, in two passes over chunks of
+    segments (so that a memory-mapped feature array is never loaded whole),
+    and written into the layer's weights, which are saved with the model. A
+    feature with zero variance is divided by Keras's epsilon (1e-7) rather
+    than by 0; it is constant in training, so it is then 0 there.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A baseline model from :func:`build_model`.
+    features : array_like [shape=(n, T, d)]
+        Training features (segments, label steps, ComParE functionals).
+    mask : array_like [shape=(n, T)], optional
+        1 for frames to use, 0 for padding; all frames when omitted.
+    chunk_size : int, keyword-only
+        Segments read at a time.
+
+    Returns
+    -------
+    dict
+        ``{"mean": (d,) float64, "variance": (d,) float64, "count": int}``,
+        the statistics written (the layer stores them as float32).
+
+    Raises
+    ------
+    EmoInputError
+        When the model has no ``compare_standardise`` layer, the shapes do not
+        match the model, the mask is not 0/1, fewer than two frames are
+        selected, or a selected feature value is not finite.
+    """
+    try:
+        layer = model.get_layer("compare_standardise")
+    except (ValueError, AttributeError):
+        raise EmoInputError(
+            f"model {getattr(model, 'name', model)!r} has no compare_standardise layer "
+            "(only baseline models are standardised)"
+        ) from None
+    features_shape = np.shape(features)
+    width = int(layer.adapt_mean.shape[-1])
+    if len(features_shape) != 3 or features_shape[-1] != width:
+        raise EmoInputError(f"features must have shape (n, T, {width}), got {features_shape}")
+    n, steps = features_shape[:2]
+    if mask is None:
+        mask = np.ones((n, steps), dtype=bool)
+    else:
+        mask = np.asarray(mask)
+        if mask.shape != (n, steps):
+            raise EmoInputError(f"mask must have shape ({n}, {steps}), got {mask.shape}")
+        if not np.all((mask == 0) | (mask == 1)):
+            raise EmoInputError("mask values must be 0 or 1")
+        mask = mask.astype(bool)
+    count = int(mask.sum())
+    if count < 2:
+        raise EmoInputError(f"need at least 2 unmasked frames to standardise, got {count}")
+    chunk_size = max(1, int(chunk_size))
+
+    def selected_rows():
+        for start in range(0, n, chunk_size):
+            block = np.asarray(features[start:start + chunk_size], dtype=np.float64)
+            rows = block[mask[start:start + chunk_size]]
+            if not np.all(np.isfinite(rows)):
+                raise EmoInputError(
+                    f"features contain non-finite values in segments {start}-{start + len(block) - 1}"
+                )
+            yield rows
+
+    total = np.zeros(width, dtype=np.float64)
+    for rows in selected_rows():
+        total += rows.sum(axis=0)
+    mean = total / count
+    squares = np.zeros(width, dtype=np.float64)
+    for rows in selected_rows():
+        squares += np.square(rows - mean).sum(axis=0)
+    variance = squares / count
+
+    layer.adapt_mean.assign(mean.astype(np.float32))
+    layer.adapt_variance.assign(variance.astype(np.float32))
+    layer.count.assign(count)
+    layer.finalize_state()
+    return {"mean": mean, "variance": variance, "count": count}
+
+
+# ----------------------------------------------------------------------------
+# Reading a model back
+# ----------------------------------------------------------------------------
+
+
+def _not_ours(model, why: str) -> EmoInputError:
+    return EmoInputError(f"model {getattr(model, 'name', '?')!r} is not an emo_lib model: {why}")
+
+
+def describe_model(model: keras.Model) -> dict:
+    """Read the variant and segment geometry of a model from its inputs and output.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model from :func:`build_model` or :func:`load_model`.
+
+    Returns
+    -------
+    dict
+        ``variant`` ("W", "S", "WS", "baseline"), ``label_step_ms`` (20 or 40),
+        ``segment_seconds`` (float), ``label_frames`` (int, T), ``preset``
+        (the preset name from the model name, or None when the name does not
+        follow ``"<variant>_<step>ms_<preset>"`` or disagrees with the shapes).
+
+    Raises
+    ------
+    EmoInputError
+        For a model whose inputs, output or shapes are not those of one of the
+        four variants.
+
+    Notes
+    -----
+    The waveform's length (samples at 16 kHz) or the spectrogram's (frames of
+    10 ms) gives the segment length, and with the output's T the label step.
+    The baseline's input carries no segment length: its label step is read
+    from the model name, or, for a model named otherwise, assumed from 6 s
+    segments (all presets use 6 s).
+    """
+    if not isinstance(model, keras.Model):
+        raise EmoInputError(f"expected a keras.Model, got {type(model).__name__}")
+    try:
+        input_names = tuple(tensor.name for tensor in model.inputs)
+        output_names = tuple(model.output_names)
+    except (AttributeError, TypeError, ValueError):
+        raise _not_ours(model, "not a functional model") from None
+    variant = next(
+        (name for name, wanted in _INPUTS_OF_VARIANT.items() if set(wanted) == set(input_names)),
+        None,
+    )
+    if variant is None or len(input_names) != len(set(input_names)):
+        raise _not_ours(model, f"inputs {list(input_names)}")
+    if output_names != ("emotion",):
+        raise _not_ours(model, f"outputs {list(output_names)}, expected ['emotion']")
+    output_shape = tuple(model.outputs[0].shape)
+    if len(output_shape) != 3 or output_shape[2] != 2 or not output_shape[1]:
+        raise _not_ours(model, f"output shape {output_shape}, expected (batch, T, 2)")
+    steps = int(output_shape[1])
+    shapes = {tensor.name: tuple(tensor.shape)[1:] for tensor in model.inputs}
+
+    segment_seconds = []
+    if "waveform" in shapes:
+        shape = shapes["waveform"]
+        if len(shape) != 2 or shape[1] != 1 or not shape[0]:
+            raise _not_ours(model, f"waveform input {shape}, expected (samples, 1)")
+        segment_seconds.append(shape[0] / SAMPLE_RATE)
+    if "spectrogram" in shapes:
+        shape = shapes["spectrogram"]
+        if len(shape) != 3 or shape[1:] != (N_MELS, 3) or not shape[0]:
+            raise _not_ours(model, f"spectrogram input {shape}, expected (frames, {N_MELS}, 3)")
+        segment_seconds.append(round(shape[0] * FRAME_HOP_SECONDS, 6))
+    if "compare" in shapes:
+        shape = shapes["compare"]
+        if len(shape) != 2 or shape[0] != steps or not shape[1]:
+            raise _not_ours(model, f"compare input {shape}, expected ({steps}, n_features)")
+
+    match = _NAME_PATTERN.match(model.name or "")
+    named_step = int(match.group(2)) if match else None
+    if segment_seconds:
+        if len(segment_seconds) == 2 and not np.isclose(*segment_seconds):
+            raise _not_ours(
+                model, f"waveform ({segment_seconds[0]} s) and spectrogram ({segment_seconds[1]} s) "
+                "segments differ"
+            )
+        seconds = float(segment_seconds[0])
+        step = seconds * 1000 / steps
+    else:
+        step = named_step if named_step is not None else 6000 / steps
+        seconds = step * steps / 1000
+    if not any(np.isclose(step, allowed) for allowed in LABEL_STEPS_MS):
+        raise _not_ours(model, f"{steps} label steps in {seconds} s is not a 20 or 40 ms step")
+    step = int(round(step))
+    preset = None
+    if match and match.group(1) == variant and named_step == step:
+        preset = match.group(3)
+    return {
+        "variant": variant,
+        "label_step_ms": step,
+        "segment_seconds": seconds,
+        "label_frames": steps,
+        "preset": preset,
+    }
+
+
+def _custom_objects() -> dict:
+    """The project's layers, loss and metrics, by class or function name."""
+    objects = {}
+    for module in (emo_layers, emo_metrics):
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, type) or name == "ccc_loss":
+                objects[name] = value
+    return objects
+
+
+def load_model(path: str | Path, *, compile: bool = True) -> keras.Model:
+    """Load a model saved with ``model.save("....keras")``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``.keras`` file.
+    compile : bool, keyword-only
+        Restore the loss, metrics and optimiser state too (for resuming
+        training); ``False`` is enough for prediction.
+
+    Returns
+    -------
+    keras.Model
+        The model, checked with :func:`describe_model`.
+
+    Raises
+    ------
+    EmoInputError
+        For a missing file, a file that is not a ``.keras`` archive, one Keras
+        cannot load, or a model that is not one of :data:`VARIANTS`; the
+        message starts with the path.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise EmoInputError("no such model file", path=path)
+    if not path.is_file():
+        raise EmoInputError("not a file (expected a .keras model)", path=path)
+    if path.suffix != ".keras":
+        raise EmoInputError(f"not a .keras model file (extension {path.suffix or 'none'!r})",
+                            path=path)
+    if not zipfile.is_zipfile(path):
+        raise EmoInputError("not a .keras model (not a zip archive)", path=path)
+    try:
+        model = keras.saving.load_model(path, custom_objects=_custom_objects(), compile=compile)
+    except Exception as error:  # Keras raises many types for a damaged archive
+        raise EmoInputError(f"cannot load the model: {type(error).__name__}: {error}",
+                            path=path) from error
+    try:
+        describe_model(model)
+    except EmoInputError as error:
+        raise EmoInputError(error.reason, path=path) from None
+    return model

@@ -1,0 +1,734 @@
+"""The experiments behind Table 1: profiles, one experiment, the whole study.
+
+An *experiment* trains one model variant (baseline, W, S, W+S) with one seed on
+one corpus split and evaluates it on the test conversations. The *study* runs
+every (corpus, variant, seed) of a :class:`Profile` and leaves one folder per
+experiment::
+
+    <out>/<corpus>/split.json                  the split manifest (conversation ids, counts)
+    <out>/<corpus>/<variant>/seed<k>/          the training run (see emo_lib.training)
+        model.keras, log.csv, run.json, predictions.csv, metrics.json
+
+Finished experiments (a ``metrics.json`` present) are skipped, unfinished ones
+resume from their last checkpoint, so a study that was interrupted is simply
+run again.
+
+Profiles
+--------
+``paper``
+    The paper's configuration unchanged (paper preset, batch 50, RMSprop 5e-4),
+    three seeds. Hours per model on a CPU; meant for real corpora on a GPU.
+``quick``
+    The ``narrow`` preset on the default synthetic stand-in, two seeds: the
+    whole study in minutes on a 2-core CPU.
+``ci``
+    The ``tiny`` preset on a very small stand-in, one seed, two epochs: checks
+    that everything runs, nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+
+from .config import TrainConfig, get_preset
+from .corpora.base import Corpus
+from .dataset import (PreprocessConfig, SegmentSet, Split, read_manifest, split_conversations,
+                      write_manifest)
+from .errors import EmoInputError
+
+__all__ = [
+    "VARIANTS",
+    "Profile",
+    "PROFILES",
+    "get_profile",
+    "CorpusData",
+    "prepare_corpus",
+    "run_experiment",
+    "run_study",
+    "prepare_study_data",
+    "corpus_label",
+    "describe_corpora",
+    "most_varied_segment",
+    "segment_view",
+    "learning_histories",
+    "bootstrap_table",
+    "claims_table",
+    "comparison_frame",
+    "results_note",
+    "figure_example",
+    "experiment_dir",
+    "load_study_corpora",
+    "corpus_summary",
+    "load_predictions",
+    "choose_example_segment",
+    "segment_example",
+]
+
+VARIANTS = ("baseline", "W", "S", "WS")
+"""The four models of Table 1, in the paper's order."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of choices for a whole study.
+
+    Attributes
+    ----------
+    name : str
+    preset : str
+        Model preset (see :mod:`emo_lib.config`).
+    train : TrainConfig
+        The seed in it is replaced by each of ``seeds``.
+    seeds : tuple of int
+        Model seeds (initial weights, dropout, batch order).
+    variants : tuple of str
+    split_method : str
+        ``"random"`` (the paper), ``"speaker"`` or ``"partition"`` (AVEC 2016).
+    split_seed : int
+        Seed of the train/test split, fixed across model seeds.
+    synthetic : dict
+        Size options of the stand-in corpus per corpus name (passed to
+        :func:`emo_lib.corpora.synthetic.write_synthetic_corpus`).
+    lime_samples : int
+        LIME perturbations per explanation.
+    """
+
+    name: str
+    preset: str
+    train: TrainConfig
+    seeds: tuple[int, ...] = (0,)
+    variants: tuple[str, ...] = VARIANTS
+    split_method: str = "random"
+    split_seed: int = 0
+    synthetic: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lime_samples: int = 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields, for result files."""
+        return dataclasses.asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "paper": Profile(
+        name="paper",
+        preset="paper",
+        train=TrainConfig(batch_size=50, learning_rate=5e-4, max_epochs=100, patience=10),
+        seeds=(0, 1, 2),
+        lime_samples=1000,
+    ),
+    "quick": Profile(
+        name="quick",
+        preset="narrow",
+        train=TrainConfig(batch_size=16, learning_rate=2e-3, max_epochs=12, patience=4),
+        seeds=(0, 1),
+        synthetic={},
+        lime_samples=300,
+    ),
+    "ci": Profile(
+        name="ci",
+        preset="tiny",
+        train=TrainConfig(batch_size=8, learning_rate=2e-3, max_epochs=2, patience=2),
+        seeds=(0,),
+        synthetic={
+            "semaine": {"n_speakers": 3, "conversations_per_speaker": 2, "duration_s": 20.0},
+            "recola": {"n_speakers": 4, "duration_s": 20.0},
+            "recola-avec2016": {"n_speakers": 2, "duration_s": 20.0},
+        },
+        lime_samples=40,
+    ),
+}
+"""The study profiles: ``paper``, ``quick`` (2-core CPU, stand-in), ``ci`` (smoke test)."""
+
+
+def get_profile(profile: str | Profile) -> Profile:
+    """A profile by name (or the profile itself); EmoInputError for an unknown name."""
+    if isinstance(profile, Profile):
+        return profile
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise EmoInputError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
+
+
+@dataclass
+class CorpusData:
+    """A corpus with its split and segment sets, shared by every experiment on it.
+
+    Attributes
+    ----------
+    corpus : Corpus
+    split : Split
+    train, validation, test : SegmentSet
+    preprocess : PreprocessConfig
+    """
+
+    corpus: Corpus
+    split: Split
+    train: SegmentSet
+    validation: SegmentSet
+    test: SegmentSet
+    preprocess: PreprocessConfig
+
+    @property
+    def label_step_ms(self) -> int:
+        """The corpus's label step in milliseconds."""
+        return int(round(self.train.label_step * 1000))
+
+    def counts(self) -> dict[str, int]:
+        """Segments per part."""
+        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+
+
+def prepare_corpus(
+    corpus: Corpus,
+    *,
+    split: Split | str | Path | None = None,
+    split_method: str = "random",
+    split_seed: int = 0,
+    preprocess: PreprocessConfig | None = None,
+    cache_dir: str | Path | None = None,
+    manifest_path: str | Path | None = None,
+    progress: bool = True,
+) -> CorpusData:
+    """Split a corpus, preprocess its conversations (cached) and cut the segments.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    split : Split, or path of a manifest, optional
+        Reuse a split; otherwise one is made with ``split_method`` and ``split_seed``.
+    split_method, split_seed
+        See :func:`emo_lib.dataset.split_conversations`.
+    preprocess : PreprocessConfig, optional
+    cache_dir : str or pathlib.Path, optional
+        Per-conversation array cache.
+    manifest_path : str or pathlib.Path, optional
+        Where to write the split manifest (with the segment counts).
+    progress : bool
+
+    Returns
+    -------
+    CorpusData
+    """
+    preprocess = preprocess or PreprocessConfig()
+    if isinstance(split, (str, Path)):
+        split = read_manifest(split)
+    if split is None:
+        split = split_conversations(corpus, split_method, seed=split_seed)
+    if split.corpus != corpus.name:
+        raise EmoInputError(f"the split is for corpus {split.corpus!r}, not {corpus.name!r}")
+    sets = {part: build_segment_set(split.select(corpus, part), preprocess, cache_dir, progress=progress)
+            for part in ("train", "validation", "test")}
+    data = CorpusData(corpus, split, sets["train"], sets["validation"], sets["test"], preprocess)
+    if manifest_path is not None:
+        write_manifest(split, manifest_path, segments=data.counts(), preprocess=preprocess.to_dict(),
+                       corpus_root=str(corpus.root))
+    return data
+
+
+def experiment_dir(out_dir: str | Path, corpus_name: str, variant: str, seed: int) -> Path:
+    """Folder of one experiment: ``<out>/<corpus>/<variant>/seed<k>``."""
+    return Path(out_dir) / corpus_name / variant / f"seed{seed}"
+
+
+def _corpus_kind(corpus: Corpus) -> str:
+    return "synthetic" if (Path(corpus.root) / "SYNTHETIC.json").exists() else "real"
+
+
+def run_experiment(
+    data: CorpusData,
+    variant: str,
+    *,
+    preset: str,
+    train_config: TrainConfig,
+    out_dir: str | Path,
+    resume: bool = True,
+    verbose: int | str = 2,
+    extra_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one variant with one seed, evaluate it, and return its metrics record.
+
+    A folder that already has ``metrics.json`` is not trained again (its record
+    is returned); one with an unfinished run resumes when ``resume`` is true.
+
+    Parameters
+    ----------
+    data : CorpusData
+    variant : {"baseline", "W", "S", "WS"}
+    preset : str
+    train_config : TrainConfig
+    out_dir : str or pathlib.Path
+        The experiment folder.
+    resume : bool
+    verbose : int or "auto"
+    extra_info : dict, optional
+        Added to ``run.json`` and ``metrics.json``.
+
+    Returns
+    -------
+    dict
+        The content of ``metrics.json``.
+    """
+    import json
+
+    from .models import adapt_standardiser, build_model
+    from .training import evaluate_model, train_model
+
+    out_dir = Path(out_dir)
+    metrics_path = out_dir / "metrics.json"
+    if metrics_path.exists():
+        return json.loads(metrics_path.read_text(encoding="utf-8"))
+    if variant not in VARIANTS:
+        raise EmoInputError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    info = {
+        "corpus": data.corpus.name,
+        "corpus_kind": _corpus_kind(data.corpus),
+        "corpus_root": str(data.corpus.root),
+        "variant": variant,
+        "seed": train_config.seed,
+        "preset": get_preset(preset).to_dict(),
+        "preset_name": get_preset(preset).name,
+        "label_step_ms": data.label_step_ms,
+        "split": data.split.to_dict(),
+        "segments": data.counts(),
+        "preprocess": data.preprocess.to_dict(),
+        **(extra_info or {}),
+    }
+    model = None
+    if not (resume and (out_dir / "state.json").exists()):
+        keras.utils.set_random_seed(train_config.seed)
+        model = build_model(variant, data.label_step_ms, preset)
+        if variant == "baseline":
+            inputs, targets = data.train.batch(range(len(data.train)), ("compare",))
+            adapt_standardiser(model, inputs["compare"], targets[..., 2])
+    result = train_model(model, data.train, data.validation, out_dir, train_config, resume=resume,
+                         verbose=verbose, run_info=info)
+    info.update(best_epoch=result.best_epoch, epochs_run=len(result.history),
+                validation_ccc_mean=result.best_score)
+    return evaluate_model(result.model, data.test, out_dir, run_info=info)
+
+
+def prepare_study_data(
+    corpora: dict[str, Corpus],
+    out_dir: str | Path,
+    profile: str | Profile = "quick",
+    *,
+    variants: Sequence[str] | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, CorpusData]:
+    """Split and preprocess every corpus of a study (split manifests in ``<out>/<corpus>/split.json``).
+
+    An existing manifest is reused, so every notebook and every rerun sees the
+    same split. AVEC 2016 copies use their partitions (train / dev).
+
+    Returns
+    -------
+    dict[str, CorpusData]
+    """
+    profile = get_profile(profile)
+    out_dir = Path(out_dir)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
+    variants = tuple(variants or profile.variants)
+    prepared = {}
+    for name, corpus in corpora.items():
+        manifest = out_dir / name / "split.json"
+        prepared[name] = prepare_corpus(
+            corpus,
+            split=manifest if manifest.exists() else None,
+            split_method="partition" if name == "recola-avec2016" else profile.split_method,
+            split_seed=profile.split_seed,
+            preprocess=PreprocessConfig(segment_seconds=get_preset(profile.preset).segment_seconds,
+                                        with_compare="baseline" in variants),
+            cache_dir=cache_dir,
+            manifest_path=manifest,
+            progress=progress,
+        )
+    return prepared
+
+
+def run_study(
+    corpora: dict[str, Corpus],
+    out_dir: str | Path,
+    profile: str | Profile = "quick",
+    *,
+    variants: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    cache_dir: str | Path | None = None,
+    data: dict[str, CorpusData] | None = None,
+    verbose: int | str = 2,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run every (corpus, variant, seed) experiment of a profile.
+
+    Parameters
+    ----------
+    corpora : dict[str, Corpus]
+        Loaded corpora by name (``"semaine"``, ``"recola"``, ...).
+    out_dir : str or pathlib.Path
+    profile : str or Profile
+    variants, seeds : sequence, optional
+        Override the profile's.
+    cache_dir : str or pathlib.Path, optional
+        Defaults to ``<out_dir>/cache``.
+    data : dict[str, CorpusData], optional
+        Already prepared corpora (:func:`prepare_study_data`).
+    verbose : int or "auto"
+    progress : bool
+
+    Returns
+    -------
+    list of dict
+        One metrics record per experiment.
+    """
+    profile = get_profile(profile)
+    variants = tuple(variants or profile.variants)
+    seeds = tuple(seeds if seeds is not None else profile.seeds)
+    if data is None:
+        data = prepare_study_data(corpora, out_dir, profile, variants=variants, cache_dir=cache_dir,
+                                  progress=progress)
+    records = []
+    for name, corpus_data in data.items():
+        for variant in variants:
+            for seed in seeds:
+                records.append(run_experiment(
+                    corpus_data, variant, preset=profile.preset, train_config=profile.train.replace(seed=seed),
+                    out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose,
+                    extra_info={"profile": profile.name},
+                ))
+    return records
+
+
+# ----------------------------------------------------------------------------
+# What the notebooks and the command line show
+# ----------------------------------------------------------------------------
+
+
+def load_study_corpora(profile: str | Profile, roots: dict[str, str | Path | None], work: str | Path,
+                       *, progress: bool = True) -> dict[str, Corpus]:
+    """Load the user's corpora, or write and load the synthetic stand-in where no root is given.
+
+    Parameters
+    ----------
+    profile : str or Profile
+        Its ``synthetic`` sizes are used for the stand-in.
+    roots : dict[str, path or None]
+        Corpus name (``"semaine"``, ``"recola"``, ``"recola-avec2016"``) to the root of
+        a real copy, or ``None`` for the stand-in.
+    work : str or pathlib.Path
+        The stand-in is written to ``<work>/corpora/<name>`` (once; reused after).
+
+    Returns
+    -------
+    dict[str, Corpus]
+    """
+    from .corpora import load_corpus
+    from .corpora.synthetic import write_synthetic_corpus
+
+    profile = get_profile(profile)
+    corpora = {}
+    for name, root in roots.items():
+        if root is None:
+            root = Path(work) / "corpora" / name
+            if not (root / "SYNTHETIC.json").exists():
+                write_synthetic_corpus(name, root, seed=0, progress=progress, **profile.synthetic.get(name, {}))
+        corpora[name] = load_corpus(name, root)
+    return corpora
+
+
+def corpus_summary(data: CorpusData):
+    """One-row summary of a prepared corpus beside the paper's segment counts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns corpus, kind, conversations, speakers, minutes, train / validation /
+        test segments, and the paper's train / test segments.
+    """
+    import pandas as pd
+
+    from .results import PAPER_SEGMENTS
+
+    corpus = data.corpus
+    paper = PAPER_SEGMENTS.get("SEMAINE" if corpus.name == "semaine" else "RECOLA", (None, None))
+    counts = data.counts()
+    return pd.DataFrame([{
+        "corpus": corpus.name,
+        "kind": _corpus_kind(corpus),
+        "conversations": len(corpus),
+        "speakers": len({c.speaker for c in corpus.conversations}),
+        "minutes": round(sum(c.audio_duration for c in corpus.conversations) / 60, 1),
+        "train segments": counts["train"],
+        "validation segments": counts["validation"],
+        "test segments": counts["test"],
+        "paper train segments": paper[0],
+        "paper test segments": paper[1],
+    }])
+
+
+def load_predictions(out_dir: str | Path, corpus_name: str, variant: str, seed: int):
+    """The ``predictions.csv`` of one experiment as a DataFrame (EmoInputError if missing)."""
+    import pandas as pd
+
+    path = experiment_dir(out_dir, corpus_name, variant, seed) / "predictions.csv"
+    if not path.exists():
+        raise EmoInputError("no predictions: run the experiment first", path=path)
+    return pd.read_csv(path, dtype={"conversation": str})
+
+
+def choose_example_segment(predictions, *, rule: str = "largest_truth_range") -> tuple[str, int]:
+    """Pick the test segment shown in Figures 2 and 3.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        One experiment's predictions (any variant: only the truth is used).
+    rule : {"largest_truth_range", "first"}
+        ``"largest_truth_range"``: among full-length segments, the one whose
+        arousal plus valence ground truth spans the widest range (a segment
+        where something happens); ``"first"``: the first test segment.
+
+    Returns
+    -------
+    (conversation, segment)
+    """
+    groups = predictions.groupby(["conversation", "segment"], sort=True)
+    if rule == "first":
+        return next(iter(groups.groups))
+    if rule != "largest_truth_range":
+        raise EmoInputError(f"unknown segment rule {rule!r}")
+    sizes = groups.size()
+    full = sizes[sizes == sizes.max()].index
+    spans = groups.agg(a_min=("arousal_true", "min"), a_max=("arousal_true", "max"),
+                       v_min=("valence_true", "min"), v_max=("valence_true", "max")).loc[full]
+    score = (spans.a_max - spans.a_min) + (spans.v_max - spans.v_min)
+    conversation, segment = score.idxmax()
+    return str(conversation), int(segment)
+
+
+def segment_example(out_dir: str | Path, data: CorpusData, conversation: str, segment: int, *,
+                    seed: int = 0, variants: Sequence[str] = ("W", "S", "WS")) -> dict[str, Any]:
+    """Everything Figures 2 and 3 show for one test segment.
+
+    Returns
+    -------
+    dict
+        ``times`` (T,) seconds from the segment start, ``truth`` (T, 2),
+        ``predictions`` {variant: (T, 2)}, ``words`` [(start, end, word)] relative
+        to the segment start, ``inputs`` {"waveform": (S, 1), "spectrogram": (F, 40, 3)}
+        of the segment, ``start_s`` the segment's start in the conversation.
+    """
+    import numpy as np
+
+    index = next((i for i, ref in enumerate(data.test.segments)
+                  if ref.conversation_id == conversation and ref.index == segment), None)
+    if index is None:
+        raise EmoInputError(f"segment {segment} of {conversation} is not in the test set")
+    ref = data.test.segments[index]
+    inputs, targets = data.test.batch([index])
+    step = data.test.label_step
+    start_s = ref.start * step
+    predictions = {}
+    for variant in variants:
+        table = load_predictions(out_dir, data.corpus.name, variant, seed)
+        rows = table[(table.conversation == conversation) & (table.segment == segment)].sort_values("frame")
+        trace = np.full((data.test.label_frames, 2), np.nan)
+        trace[rows.frame.to_numpy()] = rows[["arousal_pred", "valence_pred"]].to_numpy()
+        predictions[variant] = trace
+    truth = np.where(targets[0, :, 2:3] > 0, targets[0, :, :2], np.nan)
+    words = [(s - start_s, e - start_s, w) for s, e, w in data.corpus[conversation].words
+             if e > start_s and s < start_s + data.test.segment_seconds]
+    return {
+        "times": (np.arange(data.test.label_frames) + 1) * step,
+        "truth": truth,
+        "predictions": predictions,
+        "words": words,
+        "inputs": {name: value[0] for name, value in inputs.items()},
+        "start_s": start_s,
+    }
+
+
+_LAYOUT_NAMES = {"semaine": "SEMAINE", "recola": "RECOLA", "recola-avec2016": "RECOLA AVEC 2016"}
+
+
+def corpus_label(corpus: Corpus) -> str:
+    """How figures and sentences name a corpus: real copy or stand-in, and its layout.
+
+    >>> # "SEMAINE" for a real copy, "synthetic stand-in (SEMAINE layout)" for the stand-in
+    """
+    layout = _LAYOUT_NAMES.get(corpus.name, corpus.name)
+    return f"synthetic stand-in ({layout} layout)" if _corpus_kind(corpus) == "synthetic" else layout
+
+
+def describe_corpora(corpora: dict[str, Corpus]) -> str:
+    """A plain statement of which corpora a notebook or study uses."""
+    lines = []
+    for name, corpus in corpora.items():
+        kind = _corpus_kind(corpus)
+        line = f"{name}: {corpus_label(corpus)}, {len(corpus)} conversations at {corpus.root}"
+        if kind == "synthetic":
+            line += " -- numbers on it check the machinery; they are not the paper's claims"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def most_varied_segment(segments: SegmentSet) -> int:
+    """Index of the segment whose labels (arousal plus valence) span the widest range."""
+    import numpy as np
+
+    best, best_span = 0, -1.0
+    for index in range(len(segments)):
+        _, targets = segments.batch([index], ())
+        valid = targets[0, :, 2] > 0
+        if valid.sum() < 2:
+            continue
+        span = float(np.ptp(targets[0, valid, 0]) + np.ptp(targets[0, valid, 1]))
+        if span > best_span:
+            best, best_span = index, span
+    return best
+
+
+def segment_view(segments: SegmentSet, index: int) -> dict[str, Any]:
+    """One segment as the model sees it, for :func:`emo_lib.plots.plot_segment`.
+
+    Returns
+    -------
+    dict
+        ``waveform`` (S,), ``spectrogram`` (F, 40, 3), ``label_times`` (T,) seconds
+        from the segment start, ``labels`` (T, 2), ``mask`` (T,).
+    """
+    import numpy as np
+
+    inputs, targets = segments.batch([index])
+    return {
+        "waveform": inputs["waveform"][0, :, 0],
+        "spectrogram": inputs["spectrogram"][0],
+        "label_times": (np.arange(segments.label_frames) + 1) * segments.label_step,
+        "labels": targets[0, :, :2],
+        "mask": targets[0, :, 2],
+    }
+
+
+def learning_histories(out_dir: str | Path, corpus_name: str, profile: str | Profile):
+    """The ``log.csv`` of every experiment of a corpus, ``{"W seed0": DataFrame, ...}``."""
+    import pandas as pd
+
+    profile = get_profile(profile)
+    histories = {}
+    for variant in profile.variants:
+        for seed in profile.seeds:
+            path = experiment_dir(out_dir, corpus_name, variant, seed) / "log.csv"
+            if path.exists():
+                histories[f"{variant} seed{seed}"] = pd.read_csv(path)
+    return histories
+
+
+def _predictions_by_model(out_dir, corpus_name: str, profile: Profile) -> dict[str, list]:
+    by_model: dict[str, list] = {}
+    for variant in profile.variants:
+        tables = []
+        for seed in profile.seeds:
+            try:
+                tables.append(load_predictions(out_dir, corpus_name, variant, seed))
+            except EmoInputError:
+                continue
+        if tables:
+            by_model[variant] = tables
+    return by_model
+
+
+def bootstrap_table(out_dir: str | Path, corpora: dict[str, Corpus], profile: str | Profile, *,
+                    n_boot: int = 2000, seed: int = 0) -> dict[tuple[str, str], dict[str, tuple[float, float]]]:
+    """95 % bootstrap intervals over test conversations for every (corpus, model), seeds pooled.
+
+    Returns
+    -------
+    dict
+        ``{(corpus, variant): {"arousal": (low, high), "valence": (low, high)}}``
+        as :func:`emo_lib.results.table1` takes it.
+    """
+    from .statistics import bootstrap_ci
+
+    profile = get_profile(profile)
+    intervals = {}
+    for name in corpora:
+        for variant, tables in _predictions_by_model(out_dir, name, profile).items():
+            intervals[(name, variant)] = {
+                dimension: bootstrap_ci(tables, dimension=dimension, n_boot=n_boot, seed=seed)
+                for dimension in ("arousal", "valence")
+            }
+    return intervals
+
+
+def claims_table(out_dir: str | Path, corpora: dict[str, Corpus], profile: str | Profile, *,
+                 alpha: float = 0.05, seed: int = 0):
+    """The paper's claims tested on each corpus's test set (see :func:`emo_lib.statistics.test_claims`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every corpus, with a ``corpus`` column first.
+    """
+    import pandas as pd
+
+    from .statistics import test_claims
+
+    profile = get_profile(profile)
+    frames = []
+    for name, corpus in corpora.items():
+        frame = test_claims(_predictions_by_model(out_dir, name, profile), corpus_label=corpus_label(corpus),
+                            alpha=alpha, seed=seed)
+        frame.insert(0, "corpus", name)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def comparison_frame(table, corpus_name: str):
+    """Table 1 rows of one corpus in the long form :func:`emo_lib.plots.plot_model_comparison` takes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns corpus, model, dimension, ours_mean, ours_sd, paper.
+    """
+    import pandas as pd
+
+    rows = []
+    for _, row in table[table["corpus"] == corpus_name].iterrows():
+        for dimension in ("arousal", "valence"):
+            rows.append({"corpus": corpus_name, "model": row["model"], "dimension": dimension,
+                         "ours_mean": row[f"{dimension}_mean"], "ours_sd": row[f"{dimension}_sd"],
+                         "paper": row[f"paper_{dimension}"]})
+    return pd.DataFrame(rows)
+
+
+def results_note(corpora: dict[str, Corpus], profile: str | Profile) -> str:
+    """The sentence that heads Table 1: which corpora and which profile the numbers come from."""
+    profile = get_profile(profile)
+    kinds = {_corpus_kind(c) for c in corpora.values()}
+    described = "; ".join(corpus_label(c) for c in corpora.values())
+    note = (f"Corpora: {described}. Profile '{profile.name}' (preset '{profile.preset}', "
+            f"seeds {', '.join(map(str, profile.seeds))}).")
+    if "synthetic" in kinds:
+        note += (" Numbers on the synthetic stand-in check the machinery; they are not the paper's "
+                 "claims and say nothing about emotional speech.")
+    return note
+
+
+def figure_example(out_dir: str | Path, data: CorpusData, *, seed: int | None = None) -> dict[str, Any]:
+    """The test segment of Figures 2 and 3 and everything they show (:func:`segment_example`).
+
+    The segment is chosen from the W+S predictions of the first seed by
+    :func:`choose_example_segment` (the full-length test segment whose ground
+    truth varies most).
+    """
+    seed = 0 if seed is None else seed
+    conversation, segment = choose_example_segment(load_predictions(out_dir, data.corpus.name, "WS", seed))
+    example = segment_example(out_dir, data, conversation, segment, seed=seed)
+    example.update(conversation=conversation, segment=segment)
+    return example

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up .venv, then run the study notebooks 01-04 top to bottom and regenerate figures/ and
+# figures/table1.md. Without arguments: the synthetic stand-in corpus, quick profile.
+# Any argument is passed on to `emo notebooks` (e.g. --profile paper --semaine DIR --recola DIR).
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/setup_env.sh
+export TF_CPP_MIN_LOG_LEVEL=2
+exec .venv/bin/emo notebooks "$@"
