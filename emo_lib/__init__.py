@@ -7,7 +7,7 @@ Valence from Waveforms and Spectrograms using Deep Neural Networks".
 import os as _os
 
 # Keep TensorFlow's start-up chatter out of the command line and the notebooks.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from .errors import EmoInputError  # noqa: E402
 
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate", help="evaluate a trained model on a corpus's test conversations",
-        description="Predict the test conversations of a split with a trained model and write "
+        description="Predict the test conversations of a split with a trained model. Writes "
                     "OUT/predictions.csv and OUT/metrics.json (CCC and Pearson per dimension, "
                     "concatenated and per conversation, with the configuration and versions).")
     evaluate.add_argument("--model", type=Path, required=True, help="a .keras model")
@@ -140,9 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     notebooks = commands.add_parser(
         "notebooks", help="execute the study notebooks 01-04 top to bottom",
-        description="Execute notebooks/01..04 in order with the given profile and corpus roots, saving "
-                    "the executed notebooks in place, the figures in figures/ and Table 1 in "
-                    "figures/table1.md. Without corpus roots they use the synthetic stand-in.")
+        description="Execute notebooks/01..04 in order with the given profile and corpus roots. Writes "
+                    "the executed notebooks in place, the figures to figures/ and Table 1 to "
+                    "figures/table1.md and figures/table1.csv; corpora, caches and runs go to WORK. "
+                    "Without corpus roots they use the synthetic stand-in.")
     notebooks.add_argument("--profile", default="quick")
     notebooks.add_argument("--semaine", type=Path, default=None)
     notebooks.add_argument("--recola", type=Path, default=None)
@@ -159,6 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------
 # Commands
 # ----------------------------------------------------------------------------
+
+
+def _import_keras_quietly() -> None:
+    """Import Keras (and its backend) with the backend's C++ start-up messages kept off the terminal.
+
+    TensorFlow prints several lines to the process's standard error before its
+    logging settings apply; they say nothing a user of the command line needs.
+    """
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _load(args):
@@ -264,10 +284,14 @@ def _cmd_evaluate(args) -> int:
 
 def _cmd_predict(args) -> int:
     from .audio import audio_info
+
+    audio_info(args.audio)  # fails fast, naming the file, before the model is loaded
+    if not args.model.is_file():
+        raise EmoInputError("model file not found", path=args.model)
+    _import_keras_quietly()
     from .models import load_model
     from .training import predict_audio, write_trace_csv
 
-    audio_info(args.audio)  # fails fast, naming the file, before the model is loaded
     model = load_model(args.model)
     times, trace = predict_audio(model, args.audio)
     csv_path = args.out or args.audio.with_suffix(".csv")
@@ -325,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``emo`` and ``python -m emo_lib``; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command != "predict":
+            _import_keras_quietly()
         return COMMANDS[args.command](args)
     except EmoInputError as error:
         print(f"emo {args.command}: error: {error}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """Every figure of the project, one function each.
 
 Figures 1 to 3 of the paper (architecture, arousal of one segment, valence of
-one segment with its LIME explanation), the learning curves, the comparison of
-our CCCs with the paper's, a prediction trace for ``emo predict --plot`` and a
-view of one segment as the model sees it.
+one segment with its LIME explanation), one LIME explanation on its own, the
+learning curves, the comparison of our CCCs with the paper's, a prediction
+trace for ``emo predict --plot`` and a view of one segment as the model sees
+it.
 
 Each function builds a :class:`matplotlib.figure.Figure` directly (no
 ``pyplot``, so the session's backend and figure registry are left alone),
@@ -11,7 +12,7 @@ writes it as a PNG at :data:`DPI` dots per inch when given a path (atomically,
 rendered with Agg) and returns it. Figure sizes are fixed, so a PNG is always
 ``figsize * DPI`` pixels. Every figure built from corpus data names the corpus
 (``corpus_label``, for example ``"synthetic stand-in (SEMAINE layout)"``) in
-its title.
+its title (Figure 1, whose data are only the example inputs, when given).
 
 Line styles of the model comparisons follow the paper's Figures 2 and 3:
 ground truth solid blue, W only dashed yellow-orange, S only dotted red, W+S
@@ -41,6 +42,7 @@ __all__ = [
     "figure1_architecture",
     "figure2_arousal",
     "figure3_valence",
+    "plot_explanation",
     "plot_learning_curves",
     "plot_trace",
     "plot_segment",
@@ -225,7 +227,7 @@ def _detail(operation) -> str:
 
 
 def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | Path | None = None, *,
-                         corpus_label: str) -> Figure:
+                         corpus_label: str | None = None) -> Figure:
     """The paper's Figure 1, drawn from a built model's own layers.
 
     Every operation of the functional model is a box with its name, kind,
@@ -244,14 +246,15 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
         (S,) or (S, 1), ``"spectrogram"`` (F, 40, 3) or (F, 40).
     path : str or pathlib.Path, optional
         Where to write the PNG.
-    corpus_label : str
-        Where the example inputs come from, shown in the title.
+    corpus_label : str, optional
+        Where the example inputs come from, shown in the title (left out when
+        not given).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    label = _label(corpus_label)
+    label = None if corpus_label is None else _label(corpus_label)
     try:
         input_names = [tensor.name for tensor in model.inputs]
         operations = list(getattr(model, "operations", model.layers))
@@ -364,8 +367,10 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
         variant = describe_model(model)["variant"]
     except Exception:  # a model not built by emo_lib: its name is enough
         variant = None
-    title = f"{'W+S' if variant == 'WS' else variant or model.name} model \u201c{model.name}\u201d, " \
-            f"{model.count_params():,} parameters; example inputs: {label}"
+    title = (f"{'W+S' if variant == 'WS' else variant or model.name} model \u201c{model.name}\u201d, "
+             f"{model.count_params():,} parameters")
+    if label:
+        title += f"; example inputs: {label}"
     fig.suptitle(title, fontsize=11)
     return save_figure(fig, path)
 
@@ -451,6 +456,48 @@ def _lime_image(log_mel: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask[..., None], bright, dim)
 
 
+def _check_explanation(explanation, spectrogram) -> np.ndarray:
+    """The log-mel map of ``spectrogram``, checked against the explanation's grid."""
+    for attribute in ("weights", "segments", "top_cells", "time_s", "frame", "dimension"):
+        if not hasattr(explanation, attribute):
+            raise EmoInputError("explanation must be a SpectrogramExplanation "
+                                "(emo_lib.explain.explain_spectrogram)")
+    log_mel = _log_mel(spectrogram)
+    if log_mel.shape != explanation.segments.shape:
+        raise EmoInputError(f"spectrogram {log_mel.shape} does not match the explanation's "
+                            f"{explanation.segments.shape}")
+    return log_mel
+
+
+def _draw_lime_panel(ax, explanation, log_mel: np.ndarray, *, top_k: int, highlight: str,
+                     model_name: str) -> None:
+    """The spectrogram with the chosen cells bright, the rest dark blue, the explained time dashed."""
+    chosen = explanation.top_cells(top_k, positive_only=highlight == "positive",
+                                   negative_only=highlight == "negative")
+    mask = np.isin(explanation.segments, chosen)
+    n_frames, n_mels = log_mel.shape
+    ax.imshow(np.transpose(_lime_image(log_mel, mask), (1, 0, 2)), origin="lower", aspect="auto",
+              interpolation="nearest", extent=(0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels)))
+    ax.axvline(explanation.time_s, color="white", linestyle="--", linewidth=1.2)
+    ax.set_xlabel("time in segment (s)")
+    ax.set_ylabel("mel band")
+    cells = len(chosen)
+    ax.set_title(
+        f"LIME: the {cells} grid cell{'' if cells == 1 else 's'} (of {explanation.weights.size}) "
+        f"that most {'raise' if highlight == 'positive' else 'lower'} "
+        f"the {model_name + ' ' if model_name else ''}model's "
+        f"{explanation.dimension} output at {explanation.time_s:.2f} s "
+        f"(\u00b1{explanation.context_frames} frames); local R\u00b2 = {explanation.score:.2f}, "
+        f"{explanation.num_samples} samples", fontsize=9)
+    if not cells:
+        ax.text(0.5, 0.5, f"no cell has a {highlight} weight", color="white", ha="center",
+                va="center", transform=ax.transAxes)
+
+
+def _model_name(explained_model: str) -> str:
+    return MODEL_LABELS.get(_MODEL_ALIASES.get(explained_model, explained_model), explained_model)
+
+
 def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], explanation=None,
                     spectrogram: Any = None, *, words: Sequence[tuple[float, float, str]] | None = None,
                     corpus_label: str, path: str | Path | None = None, top_k: int = 10,
@@ -489,10 +536,7 @@ def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], expl
         raise EmoInputError("figure3_valence needs the spectrogram to draw the explanation")
     log_mel = None
     if explanation is not None:
-        log_mel = _log_mel(spectrogram)
-        if log_mel.shape != explanation.segments.shape:
-            raise EmoInputError(f"spectrogram {log_mel.shape} does not match the explanation's "
-                                f"{explanation.segments.shape}")
+        log_mel = _check_explanation(explanation, spectrogram)
     extra = [3.6] if explanation is not None else []
     fig, grid, ax, label, times, used = _segment_figure(times, truth, predictions, words, "valence",
                                                         corpus_label, extra)
@@ -500,34 +544,70 @@ def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], expl
         if not 0 <= explanation.frame < times.size:
             raise EmoInputError(f"the explanation's frame {explanation.frame} is outside the "
                                 f"{times.size} label times")
-        model_name = MODEL_LABELS.get(_MODEL_ALIASES.get(explained_model, explained_model),
-                                      explained_model)
+        model_name = _model_name(explained_model)
         ax.axvline(times[explanation.frame], color="0.3", linestyle=(0, (1, 3)), linewidth=1.2,
                    label="explained time")
         ax.legend(loc="best", fontsize=8, ncols=2)
         lime_ax = fig.add_subplot(grid[used])
-        chosen = explanation.top_cells(top_k, positive_only=highlight == "positive",
-                                       negative_only=highlight == "negative")
-        mask = np.isin(explanation.segments, chosen)
-        n_frames, n_mels = log_mel.shape
-        lime_ax.imshow(np.transpose(_lime_image(log_mel, mask), (1, 0, 2)), origin="lower",
-                       aspect="auto", interpolation="nearest",
-                       extent=(0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels)))
-        lime_ax.axvline(explanation.time_s, color="white", linestyle="--", linewidth=1.2)
-        lime_ax.set_xlabel("time in segment (s)")
-        lime_ax.set_ylabel("mel band")
-        cells = len(chosen)
-        lime_ax.set_title(
-            f"LIME: the {cells} grid cell{'' if cells == 1 else 's'} (of {explanation.weights.size}) "
-            f"that most "
-            f"{'raise' if highlight == 'positive' else 'lower'} the {model_name} model's "
-            f"{explanation.dimension} output at {explanation.time_s:.2f} s "
-            f"(\u00b1{explanation.context_frames} frames); local R\u00b2 = {explanation.score:.2f}, "
-            f"{explanation.num_samples} samples", fontsize=9)
-        if not cells:
-            lime_ax.text(0.5, 0.5, f"no cell has a {highlight} weight", color="white", ha="center",
-                         va="center", transform=lime_ax.transAxes)
+        _draw_lime_panel(lime_ax, explanation, log_mel, top_k=top_k, highlight=highlight,
+                         model_name=model_name)
     fig.suptitle(f"Valence of one test segment: ground truth and predictions \u2014 {label}", fontsize=11)
+    return save_figure(fig, path)
+
+
+def plot_explanation(explanation, spectrogram: Any, path: str | Path | None = None, *,
+                     corpus_label: str, title: str | None = None, top_k: int = 10,
+                     highlight: str = "positive", explained_model: str | None = None) -> Figure:
+    """One LIME explanation on its own: the highlighted spectrogram and the weight of every cell.
+
+    Parameters
+    ----------
+    explanation : SpectrogramExplanation
+        From :func:`emo_lib.explain.explain_spectrogram`.
+    spectrogram : np.ndarray [shape=(F, n_mels, 3) or (F, n_mels)]
+        The explained segment's spectrogram.
+    path : str or pathlib.Path, optional
+    corpus_label : str
+    title : str, optional
+        What is explained (for example ``"W+S valence, waveform held fixed"``);
+        defaults to the explanation's dimension and time.
+    top_k : int
+        Cells highlighted in the upper panel.
+    highlight : {"positive", "negative"}
+        As for :func:`figure3_valence`.
+    explained_model : {"W", "S", "WS"}, optional
+        Named in the upper panel's caption ("the model" when not given).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: the spectrogram with the chosen cells bright and the rest
+        dark blue; LIME's weight per cell (red raises the output, blue lowers
+        it), with a colour bar.
+    """
+    label = _label(corpus_label)
+    if highlight not in ("positive", "negative"):
+        raise EmoInputError(f"highlight must be 'positive' or 'negative', got {highlight!r}")
+    log_mel = _check_explanation(explanation, spectrogram)
+    fig = Figure(figsize=(10.0, 7.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1)
+    _draw_lime_panel(top, explanation, log_mel, top_k=top_k, highlight=highlight,
+                     model_name="" if explained_model is None else _model_name(explained_model))
+    heat = explanation.heatmap()
+    limit = float(np.max(np.abs(heat))) or 1.0
+    image = bottom.imshow(heat.T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit,
+                          vmax=limit, interpolation="nearest",
+                          extent=(0.0, _spectrogram_seconds(log_mel.shape[0]), 0.0,
+                                  float(log_mel.shape[1])))
+    bottom.axvline(explanation.time_s, color="black", linestyle="--", linewidth=1.0)
+    fig.colorbar(image, ax=bottom, pad=0.01, fraction=0.03, label="LIME weight (output units)")
+    bottom.set_xlabel("time in segment (s)")
+    bottom.set_ylabel("mel band")
+    bottom.set_title(f"weight of every cell ({explanation.grid[0]} x {explanation.grid[1]} grid); "
+                     f"intercept {explanation.intercept:.3f}, unperturbed output "
+                     f"{explanation.prediction:.3f}", fontsize=9)
+    what = title or f"{explanation.dimension} at {explanation.time_s:.2f} s"
+    fig.suptitle(f"LIME explanation: {what} \u2014 {label}", fontsize=11)
     return save_figure(fig, path)
 
 

@@ -37,7 +37,8 @@ import keras
 
 from .config import TrainConfig, get_preset
 from .corpora.base import Corpus
-from .dataset import (PreprocessConfig, SegmentSet, Split, read_manifest, split_conversations,
+from .dataset import (PreprocessConfig, SegmentSet, Split, build_segment_set, read_manifest,
+                      split_conversations,
                       write_manifest)
 from .errors import EmoInputError
 

@@ -33,7 +33,7 @@ Speakers
     level (about -28 dBFS RMS at neutral arousal).
 
 Acoustic correlates (sizes at ``a = +-1`` or ``v = +-1``)
--------------------------------------------------------
+--------------------------------------------------------
 Arousal, read at each word's start and middle
     * loudness: speech level ``+-`` :data:`AROUSAL_LEVEL_DB` (9 dB);
     * pitch level: ``+-`` :data:`AROUSAL_PITCH_SEMITONES` (4 semitones);
@@ -473,7 +473,7 @@ def _consonant(
 def _word(
     syllables: list[tuple[str, str]],
     durations: np.ndarray,
-    f0_at: Callable[[np.ndarray], np.ndarray],
+    f0_at: Callable[[np.ndarray], np.ndarray],  # pitch (Hz) at times since the word's start
     gain_db: float,
     formant_scale: float,
     shelf_db: float,
@@ -492,8 +492,8 @@ def _word(
         burst, rel_db = _consonant(cons, n, sample_rate, sos, rng)
         nc = burst.size
         nv = max(n - nc, int(0.03 * sample_rate))
-        t = (pos + nc + np.arange(nv)) / sample_rate
-        src = _glottal_source(f0_at(t), sample_rate, rng)
+        elapsed = (pos + nc + np.arange(nv)) / sample_rate  # since the word's start
+        src = _glottal_source(f0_at(elapsed), sample_rate, rng)
         src *= _ramp(nv, int(0.015 * sample_rate))
         voiced = sps.sosfilt(sos, np.concatenate([src, np.zeros(tail)]))
         rms = _rms(voiced[:nv])
@@ -633,8 +633,8 @@ def synthesize_speech(
             f0_level = voice.f0_hz * 2 ** (level_st / 12) * (1.4 if laugh else 1.0)
             slope = v_mid * range_st
 
-            def f0_at(times, t0=t, wd=word_d, lvl=f0_level, sl=slope, acc=accent):
-                x = np.clip((times - t0) / wd, 0.0, 1.0)
+            def f0_at(elapsed, wd=word_d, lvl=f0_level, sl=slope, acc=accent):
+                x = np.clip(elapsed / wd, 0.0, 1.0)
                 return lvl * 2 ** ((sl * (x - 0.5) + acc * np.sin(np.pi * x)) / 12)
 
             gain_db = voice.level_db + AROUSAL_LEVEL_DB * a_mid + rng.normal(0.0, 1.0)

@@ -424,13 +424,15 @@ def evaluate_model(model: keras.Model, test_set: SegmentSet, out_dir: str | Path
 
 
 def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
-                  label_convention: str = "end") -> tuple[np.ndarray, np.ndarray]:
+                  label_convention: str = "end", overlap: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Arousal and valence over a whole audio file of any length, rate and channel count.
 
     The audio is read, averaged to mono, resampled to 16 kHz and z-normalised
     over the file; it is cut into the model's segments (the last one zero
     padded), predicted, and the segments' outputs are stitched back into one
-    trace with one row per label window of the audio.
+    trace with one row per label window of the audio. With ``overlap`` the
+    segments overlap by half and are blended with triangular weights, which
+    removes the jumps a bidirectional LSTM shows at segment edges.
 
     Parameters
     ----------
@@ -441,6 +443,8 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
     batch_size : int
     label_convention : {"end", "start", "interpolate"}
         Which time each window's value is reported at (window end by default).
+    overlap : bool
+        Half-overlapping segments blended together (default) or back-to-back ones.
 
     Returns
     -------
@@ -474,11 +478,22 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
         labels=np.zeros((n_windows, 2), np.float32), valid=np.zeros(n_windows, bool),
         label_times=_label_target_times(n_windows, step, label_convention), compare=compare)
     per_segment = description["label_frames"]
+    hop = max(1, per_segment // 2) if overlap else per_segment
+    starts = list(range(0, max(1, n_windows - per_segment + hop), hop))
     refs = [SegmentRef("audio", i, start, min(per_segment, n_windows - start))
-            for i, start in enumerate(range(0, n_windows, per_segment))]
+            for i, start in enumerate(starts) if start < n_windows]
     segments = SegmentSet(refs, {"audio": arrays}, description["segment_seconds"], step)
     predictions = predict_segments(model, segments, batch_size=batch_size)
-    trace = np.concatenate([predictions[i, : ref.length] for i, ref in enumerate(refs)])
+    # Overlapping segments are blended with triangular weights, so that every window is
+    # mostly predicted from a segment where it has context on both sides.
+    total = np.zeros((n_windows, 2), np.float64)
+    weight = np.zeros((n_windows, 1), np.float64)
+    ramp = np.minimum(np.arange(per_segment) + 0.5, per_segment - np.arange(per_segment) - 0.5)
+    for i, ref in enumerate(refs):
+        w = ramp[: ref.length, None] if overlap else np.ones((ref.length, 1))
+        total[ref.start : ref.start + ref.length] += predictions[i, : ref.length] * w
+        weight[ref.start : ref.start + ref.length] += w
+    trace = (total / weight).astype(np.float32)
     return arrays.label_times, trace
 
 

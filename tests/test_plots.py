@@ -95,7 +95,9 @@ def test_figure1_places_towers_left_and_right(segment):
 
 
 def test_figure1_needs_the_model_inputs(segment):
-    wave, _ = segment
+    wave, spec = segment
+    fig = plots.figure1_architecture(build_model("S", 20, preset="tiny"), {"spectrogram": spec})
+    assert "parameters" in fig._suptitle.get_text() and "example inputs" not in fig._suptitle.get_text()
     with pytest.raises(EmoInputError, match="spectrogram"):
         plots.figure1_architecture(build_model("S", 20, preset="tiny"), {"waveform": wave},
                                    corpus_label=LABEL)
@@ -141,19 +143,24 @@ def test_figure2_without_words_and_subset(traces):
     assert fig.axes[0].get_lines()[1].get_linestyle() == "-."
 
 
-def test_figure3_with_lime_panel(traces, segment, tmp_path):
-    truth, predictions = traces
-    _, spec = segment
-    segments = grid_segments(600, 40, (30, 8))
+def hand_made_explanation():
+    """An explanation with known weights (as explain_spectrogram returns them)."""
     weights = np.zeros((30, 8))
     weights[24, 6] = 0.5   # frames 480..499, bands 30..34
     weights[10, 1] = 0.2   # frames 200..219, bands 5..9
-    weights[3, 3] = -0.4   # negative: not highlighted
-    explanation = SpectrogramExplanation(
-        weights=weights, segments=segments, frame=235, time_s=4.71, dimension="valence",
-        prediction=-0.2, intercept=-0.5, score=0.8, local_prediction=-0.21, num_samples=1000,
-        seed=0, context_frames=2, hide_values=np.zeros(3, np.float32), hide="floor",
-        waveform="none", time_edges=np.arange(0, 601, 20), mel_edges=np.arange(0, 41, 5))
+    weights[3, 3] = -0.4   # frames 60..79, bands 15..19: negative, not highlighted
+    return SpectrogramExplanation(
+        weights=weights, segments=grid_segments(600, 40, (30, 8)), frame=235, time_s=4.71,
+        dimension="valence", prediction=-0.2, intercept=-0.5, score=0.8, local_prediction=-0.21,
+        num_samples=1000, seed=0, context_frames=2, hide_values=np.zeros(3, np.float32),
+        hide="floor", waveform="none", time_edges=np.arange(0, 601, 20),
+        mel_edges=np.arange(0, 41, 5))
+
+
+def test_figure3_with_lime_panel(traces, segment, tmp_path):
+    truth, predictions = traces
+    _, spec = segment
+    explanation = hand_made_explanation()
     path = tmp_path / "fig3.png"
     fig = plots.figure3_valence(TIMES, truth, predictions, explanation, spec,
                                 words=[(4.6, 5.0, "FRIGGING")], corpus_label=LABEL, path=path,
@@ -186,6 +193,27 @@ def test_figure3_with_lime_panel(traces, segment, tmp_path):
     with pytest.raises(EmoInputError, match="highlight"):
         plots.figure3_valence(TIMES, truth, predictions, explanation, spec, corpus_label=LABEL,
                               highlight="both")
+
+
+def test_plot_explanation(segment, tmp_path):
+    _, spec = segment
+    explanation = hand_made_explanation()
+    path = tmp_path / "lime.png"
+    fig = plots.plot_explanation(explanation, spec, path, corpus_label=LABEL, top_k=2,
+                                 title="W+S valence, waveform held fixed", explained_model="WS")
+    check_png(fig, path)
+    top, bottom = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(fig.axes) == 3  # and the colour bar of the weights
+    assert "W + S model's valence output at 4.71 s" in top.get_title()
+    weights_image = np.asarray(bottom.images[0].get_array())  # (mel band, frame)
+    assert weights_image[32, 490] == 0.5 and weights_image[17, 70] == -0.4 and weights_image[0, 0] == 0
+    assert bottom.images[0].get_clim() == (-0.5, 0.5)  # symmetric around 0
+    assert "W+S valence, waveform held fixed" in fig._suptitle.get_text()
+    assert LABEL in fig._suptitle.get_text()
+    with pytest.raises(EmoInputError, match="does not match"):
+        plots.plot_explanation(explanation, spec[:300], corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="SpectrogramExplanation"):
+        plots.plot_explanation(object(), spec, corpus_label=LABEL)
 
 
 def test_figure3_without_explanation_and_bad_input(traces, segment):

@@ -158,6 +158,15 @@ def test_semaine_words_match_the_audio(semaine):
         assert _db(operator[~silent]) < _db(user[~silent]) - 10
 
 
+def test_semaine_revisited_characters_carry_the_2_suffix(tmp_path):
+    root = write_synthetic_corpus("semaine", tmp_path / "s", n_speakers=1, conversations_per_speaker=5,
+                                  duration_s=5, progress=False)  # fmt: skip
+    corpus = load_corpus("semaine", root)
+    assert len(corpus) == 5
+    names = [p.name for p in root.glob("Sessions/*/R*S1TUC*DA.txt")]
+    assert any("CPo2DA" in n for n in names) and any("CPoDA" in n for n in names)
+
+
 @pytest.fixture(scope="module")
 def recola(tmp_path_factory):
     root = tmp_path_factory.mktemp("recola")
@@ -246,8 +255,9 @@ def test_same_seed_gives_identical_bytes(tmp_path):
         c = _hashes(write_synthetic_corpus(corpus, tmp_path / f"{corpus}-c", seed=6, **sizes))
         assert a == b
         assert len(a) > 3 and MARKER_NAME in a and PARTIAL_MARKER_NAME not in a
-        wavs = [k for k in a if k.endswith(".wav")]
-        assert wavs and all(a[k] != c[k] for k in wavs)
+        wavs_a = {h for k, h in a.items() if k.endswith(".wav")}
+        wavs_c = {h for k, h in c.items() if k.endswith(".wav")}
+        assert len(wavs_a) == len(wavs_c) > 0 and not wavs_a & wavs_c  # another seed, other audio
         # rewriting in place with the same seed changes nothing
         again = write_synthetic_corpus(corpus, tmp_path / f"{corpus}-a", seed=5, **sizes)
         assert _hashes(again) == a
@@ -423,10 +433,10 @@ def test_rater_traces_lag_smooth_and_start_at_zero():
     truth = np.interp(times, syn.EMOTION_STEP_SECONDS * np.arange(hidden.size), hidden)
     later = times > 5
     for trace in traces:
-        assert np.corrcoef(trace[later], truth[later])[0, 1] > 0.8
         lags = np.arange(0, 76)  # 0 to 3 s
         corr = [np.corrcoef(trace[later][k:], truth[later][: truth[later].size - k])[0, 1] for k in lags]
         best = 0.04 * lags[int(np.argmax(corr))]
+        assert max(corr) > 0.9
         assert 0.5 <= best <= 2.0 + 0.6 + 0.2  # reaction lag plus the smoothing's own delay
     assert np.std(traces[:, later].mean(axis=1)) > 0.0  # per-rater biases differ
 

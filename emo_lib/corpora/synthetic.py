@@ -15,8 +15,11 @@ glottal pulses through five formant resonators that change per vowel; noise
 bursts for S, SH, F, H, P, T, K; a few ``<LAUGH>`` tokens), male voices at
 95-130 Hz and female voices at 175-230 Hz with formants about 15 % higher, over
 a -66 dBFS noise floor. Hidden arousal ``a`` and valence ``v`` in (-1, 1) are
-independent smoothed random walks (autocorrelation 1/e after 5 s, per-session
-offsets) and drive, at ``a, v = +-1``:
+independent smoothed random walks (autocorrelation 1/e after 5 s) around a
+per-conversation offset (SEMAINE users, before the ``tanh``: Poppy (+0.3,
++0.5), Spike (+0.5, -0.4), Obadiah (-0.5, -0.4), Prudence (-0.1, +0.15); the
+operator playing the character twice these; RECOLA participants: normal
+draws with standard deviation 0.25) and drive, at ``a, v = +-1``:
 
 * arousal: speech level +-9 dB, pitch level +-4 semitones, pitch range 4 +- 3
   semitones, syllable rate 4 +- 1.5 syllables per second (pauses scale
@@ -67,8 +70,9 @@ Every folder written gets a ``SYNTHETIC.json`` marker with the parameters and
 the list of files, present only once the corpus is complete (while it is
 being written the marker is ``SYNTHETIC.partial.json``). Writing into a
 non-empty folder without either marker for the same corpus is refused; a
-rewrite removes the files of the previous one that the new one does not have. Every file is written atomically. The same
-seed and parameters give byte-identical files.
+rewrite removes the files of the previous one that the new one does not have.
+Every file is written atomically. The same seed and parameters give
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -154,12 +158,12 @@ _RECOLA_RATERS = ("FM1", "FM2", "FM3", "FF1", "FF2", "FF3")
 _CORPUS_CODE = {"semaine": 1, "recola": 2, "recola-avec2016": 3}
 _MIN_DURATION, _MAX_DURATION = 5.0, 600.0
 
-# character -> (code, operator sex, user offset (a, v), operator offset (a, v))
-_CHARACTERS: dict[str, tuple[str, str, tuple[float, float], tuple[float, float]]] = {
-    "Poppy": ("Po", "female", (0.3, 0.5), (0.6, 0.9)),
-    "Spike": ("Sp", "male", (0.5, -0.4), (0.9, -0.8)),
-    "Obadiah": ("Ob", "male", (-0.5, -0.4), (-0.9, -0.7)),
-    "Prudence": ("Pr", "female", (-0.1, 0.15), (0.0, 0.3)),
+# character -> (code, operator sex, user offset (a, v)); the operator's offset is twice the user's
+_CHARACTERS: dict[str, tuple[str, str, tuple[float, float]]] = {
+    "Poppy": ("Po", "female", (0.3, 0.5)),
+    "Spike": ("Sp", "male", (0.5, -0.4)),
+    "Obadiah": ("Ob", "male", (-0.5, -0.4)),
+    "Prudence": ("Pr", "female", (-0.1, 0.15)),
 }
 _CHARACTER_NAMES = tuple(_CHARACTERS)
 
@@ -345,7 +349,8 @@ def _semaine_session(
             user_offset, op_offset = (0.0, 0.0), (0.0, 0.3)
             op_voice = random_voice(rng, "female", "greeter")
         else:
-            user_offset, op_offset = _CHARACTERS[character][2], _CHARACTERS[character][3]
+            user_offset = _CHARACTERS[character][2]
+            op_offset = (2 * user_offset[0], 2 * user_offset[1])
             op_voice = operator
         user_emo = emotion_trajectory(duration, rng, offset=user_offset)
         op_emo = emotion_trajectory(duration, rng, offset=op_offset, spread=0.4)
