@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import tempfile
 import threading
 import warnings
@@ -361,6 +362,52 @@ def _smile(frames: tuple[int, int] | None = None):
         return smile
 
 
+def _process_in_this_process(frames: tuple[int, int] | None, signals: list[np.ndarray]):
+    smile = _smile(frames)
+    results = []
+    for signal in signals:
+        frame = smile.process_signal(signal, SAMPLE_RATE)
+        starts = frame.index.get_level_values("start").total_seconds().to_numpy()
+        results.append((frame.to_numpy(dtype=np.float32), starts))
+    return results
+
+
+def _worker_main(request: str, reply: str) -> None:
+    """Entry point of the openSMILE worker process (see :func:`_process_signals`)."""
+    data = np.load(request, allow_pickle=False)
+    frames = None if data["frames"].size == 0 else tuple(int(v) for v in data["frames"])
+    signals = [data[f"signal{i}"] for i in range(int(data["count"]))]
+    arrays = {}
+    for i, (values, starts) in enumerate(_process_in_this_process(frames, signals)):
+        arrays[f"values{i}"], arrays[f"starts{i}"] = values, starts
+    np.savez(reply, **arrays)
+
+
+def _process_signals(frames: tuple[int, int] | None, signals: list[np.ndarray]):
+    """Run openSMILE on 16 kHz signals: ``[(values (rows, 6373), window starts (rows,) s), ...]``.
+
+    openSMILE's native library corrupts the heap (``malloc(): invalid size``)
+    when it runs in a process that has loaded TensorFlow. In such a process the
+    extraction runs in a fresh Python process (no TensorFlow in it), with the
+    signals and features passed through temporary ``.npz`` files.
+    """
+    if not any(name in sys.modules for name in ("tensorflow", "jax", "torch")):
+        return _process_in_this_process(frames, signals)
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="emo-opensmile-") as folder:
+        request, reply = Path(folder) / "request.npz", Path(folder) / "reply.npz"
+        np.savez(request, frames=np.asarray(frames or (), dtype=np.int64), count=len(signals),
+                 **{f"signal{i}": np.asarray(signal, np.float32) for i, signal in enumerate(signals)})
+        code = "import sys; from emo_lib.baseline import _worker_main; _worker_main(sys.argv[1], sys.argv[2])"
+        done = subprocess.run([sys.executable, "-c", code, str(request), str(reply)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"the openSMILE worker process failed:\n{done.stderr[-2000:]}")
+        data = np.load(reply)
+        return [(data[f"values{i}"], data[f"starts{i}"]) for i in range(len(signals))]
+
+
 def compare_feature_names() -> list[str]:
     """The 6,373 ComParE 2016 functional names, in column order.
 
@@ -456,11 +503,10 @@ def compare_features(
     signal = _prepare_signal(signal, sample_rate, source)
     padded, n_rows, step, window, offset = _padded(signal, step_s, window_s, alignment, source)
 
-    frame = _smile((step, window)).process_signal(padded, SAMPLE_RATE)
+    frame, starts = _process_signals((step, window), [padded])[0]
     if frame.shape[1] != COMPARE_DIM:
         raise RuntimeError(f"openSMILE returned {frame.shape[1]} features, not {COMPARE_DIM}")
     # openSMILE's window k starts at k * step frames of the padded signal.
-    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
     wanted = (offset + np.arange(n_rows)) * step * _LLD_HOP_S
     if len(starts) < offset + n_rows or not np.allclose(
         starts[offset : offset + n_rows], wanted, atol=1e-6
@@ -469,7 +515,7 @@ def compare_features(
             f"openSMILE returned {len(starts)} windows that do not match the "
             f"{n_rows} rows planned from window {offset}"
         )
-    values = np.ascontiguousarray(frame.to_numpy(dtype=np.float32)[offset : offset + n_rows])
+    values = np.ascontiguousarray(frame[offset : offset + n_rows])
     return _finite(values, source)
 
 
@@ -517,10 +563,9 @@ def compare_features_per_window(
         if not 0 <= row < n_rows:
             raise EmoInputError(f"row {row} out of range for {n_rows} rows", path=source)
     hop = round(_LLD_HOP_S * SAMPLE_RATE)
-    smile = _smile(None)
+    pieces = [padded[(offset + row) * step * hop : (offset + row) * step * hop + window * hop]
+              for row in rows]
     out = np.empty((len(rows), COMPARE_DIM), dtype=np.float32)
-    for position, row in enumerate(rows):
-        start = (offset + row) * step * hop
-        piece = padded[start : start + window * hop]
-        out[position] = smile.process_signal(piece, SAMPLE_RATE).to_numpy(dtype=np.float32)[0]
+    for position, (values, _) in enumerate(_process_signals(None, pieces)):
+        out[position] = values[0]
     return _finite(out, source)
