@@ -29,6 +29,7 @@ Profiles
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -137,7 +138,7 @@ PROFILES: dict[str, Profile] = {
         seeds=(0,),
         synthetic={
             "semaine": {"n_speakers": 3, "conversations_per_speaker": 2, "duration_s": 20.0},
-            "recola": {"n_speakers": 4, "duration_s": 20.0},
+            "recola": {"n_speakers": 6, "duration_s": 20.0},
             "recola-avec2016": {"n_speakers": 2, "duration_s": 20.0},
         },
         lime_samples=40,
@@ -651,7 +652,8 @@ def bootstrap_table(out_dir: str | Path, corpora: dict[str, Corpus], profile: st
     -------
     dict
         ``{(corpus, variant): {"arousal": (low, high), "valence": (low, high)}}``
-        as :func:`emo_lib.results.table1` takes it.
+        as :func:`emo_lib.results.table1` takes it; a model whose test set has
+        fewer than two conversations gets no entry (with a warning).
     """
     from .statistics import bootstrap_ci
 
@@ -659,10 +661,13 @@ def bootstrap_table(out_dir: str | Path, corpora: dict[str, Corpus], profile: st
     intervals = {}
     for name in corpora:
         for variant, tables in _predictions_by_model(out_dir, name, profile).items():
-            intervals[(name, variant)] = {
-                dimension: bootstrap_ci(tables, dimension=dimension, n_boot=n_boot, seed=seed)
-                for dimension in ("arousal", "valence")
-            }
+            try:
+                intervals[(name, variant)] = {
+                    dimension: bootstrap_ci(tables, dimension=dimension, n_boot=n_boot, seed=seed)
+                    for dimension in ("arousal", "valence")
+                }
+            except EmoInputError as error:  # e.g. a single test conversation: no interval
+                warnings.warn(f"no bootstrap interval for {name} {variant}: {error}", stacklevel=2)
     return intervals
 
 
