@@ -177,7 +177,7 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     >>> signal, rate = read_wav("P16.wav")  # doctest: +SKIP
     """
     path = _check_file(path)
-    info = _header(path)
+    _header(path)  # rejects non-WAV containers before decoding
     try:
         data, sample_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.SoundFileError, RuntimeError, OSError) as error:

@@ -174,7 +174,7 @@ def fft_block_plan(steps: int | None, kernel_size: int,
 # ---------------------------------------------------------------------------
 
 
-@keras.saving.register_keras_serializable(package="emo_lib")
+@keras.saving.register_keras_serializable(package="emo_lib", name="FFTConv1D")
 class FFTConv1D(keras.layers.Layer):
     """``Conv1D(filters, kernel_size, padding="same")`` computed through FFTs.
 
@@ -387,6 +387,9 @@ class FFTConv1D(keras.layers.Layer):
         # The "same" output is the full convolution from index pad_right on.
         return ops.slice(full, (0, pad_right, 0), (batch, steps, out_ch))
 
+    def __repr__(self):
+        return f"<FFTConv1D name={self.name}, built={self.built}>"
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -406,6 +409,14 @@ class FFTConv1D(keras.layers.Layer):
             }
         )
         return config
+
+
+# Keras 3 weight files (``save_weights``, ``.keras``) address a model's layers by
+# their class name in snake case ("conv1d", "conv1d_1", ...), not by layer name.
+# Answering to "Conv1D" there lets a file written by a model built with either
+# implementation load into the other. The class is registered for
+# deserialisation as "emo_lib>FFTConv1D", and model summaries list it as Conv1D.
+FFTConv1D.__name__ = "Conv1D"
 
 
 # ---------------------------------------------------------------------------

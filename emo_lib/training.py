@@ -83,9 +83,13 @@ def model_input_names(model: keras.Model) -> list[str]:
     return [tensor.name for tensor in model.inputs]
 
 
+_XLA_MIN_DIRECT_KERNEL = 256
+"""A direct Conv1D with a kernel at least this long makes ``jit_compile="auto"`` use XLA."""
+
+
 def _uses_long_direct_conv(model: keras.Model) -> bool:
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv1D) and layer.kernel_size[0] >= 64:
+        if isinstance(layer, keras.layers.Conv1D) and layer.kernel_size[0] >= _XLA_MIN_DIRECT_KERNEL:
             return True
     return False
 

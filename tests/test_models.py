@@ -130,20 +130,31 @@ def test_paper_layer_settings():
         assert model.get_layer(name).rate == 0.5
 
 
-def test_long_conv_override_keeps_weights():
+def test_long_conv_override_keeps_weights_and_function():
     direct = build_model("W", 20, "tiny", long_conv="direct")
     assert isinstance(direct.get_layer("wave_conv2"), keras.layers.Conv1D)
-    for choice in ("fft", "auto"):
-        other = build_model("W", 20, "tiny", long_conv=choice)
+    fft = build_model("W", 20, "tiny", long_conv="fft")
+    assert not isinstance(fft.get_layer("wave_conv2"), keras.layers.Conv1D)
+    auto = build_model("W", 20, "tiny", long_conv="auto")
+    for other in (fft, auto):
         assert [w.shape for w in other.weights] == [w.shape for w in direct.weights]
+    fft.set_weights(direct.get_weights())
+    inputs, _ = random_batch(direct, 1, seed=5)
+    outputs = [keras.Model(model.inputs, model.get_layer("wave_to_steps").output)
+               .predict(inputs, verbose=0) for model in (direct, fft)]
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("preset", ["narrow", "tiny"])
 @pytest.mark.parametrize("variant,step", ALL_MODELS)
 def test_small_presets_build(preset, variant, step):
     model = build_model(variant, step, preset, n_features=12)
-    assert tuple(model.outputs[0].shape) == (None, 6000 // step, 2)
+    steps = 6000 // step
+    assert tuple(model.outputs[0].shape) == (None, steps, 2)
     assert {layer.name for layer in model.layers} == LAYERS[variant]
+    for tower in ("wave_to_steps", "spec_to_steps"):  # as in the paper: 96,000 values per tower
+        if tower in {layer.name for layer in model.layers}:
+            assert tuple(model.get_layer(tower).output.shape) == (None, steps, 96000 // steps)
     assert describe_model(model)["preset"] == preset
 
 
@@ -255,6 +266,10 @@ def test_describe_model_reads_shapes_not_names():
     lying = keras.Model(model.inputs, model.outputs, name="S_20ms_tiny")  # the name disagrees
     assert describe_model(lying)["label_step_ms"] == 40
     assert describe_model(lying)["preset"] is None
+    baseline = build_model("baseline", 40, "tiny", n_features=5)
+    renamed = keras.Model(baseline.inputs, baseline.outputs, name="renamed")  # 6 s assumed
+    assert describe_model(renamed) == {"variant": "baseline", "label_step_ms": 40,
+                                       "segment_seconds": 6.0, "label_frames": 150, "preset": None}
     shorter = build_model("W", 20, get_preset("tiny").replace(name="short", segment_seconds=3.0))
     assert describe_model(shorter) == {"variant": "W", "label_step_ms": 20, "segment_seconds": 3.0,
                                        "label_frames": 150, "preset": "short"}

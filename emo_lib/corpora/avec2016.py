@@ -33,20 +33,18 @@ import numpy as np
 
 from ..errors import EmoInputError
 from .base import Conversation, Corpus
-from .recola import (
-    RECOLA_LABEL_STEP,
+from ._common import (
     audio_duration,
     check_audio_covers,
     check_gold,
     check_label_step,
     check_same_times,
     files_with_suffix,
-    read_rating_csv,
-    read_rating_csv_header,
     require_dir,
     require_file,
     run_readers,
 )
+from .recola import RECOLA_LABEL_STEP, read_rating_csv, read_rating_csv_header
 
 __all__ = ["PARTITIONS", "ArffLabels", "read_gold_arff", "read_avec2016"]
 

@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import EmoInputError
 from ..labels import LabelLengthWarning, truncate_traces
 from .base import Conversation, Corpus
-from .recola import (
+from ._common import (
     audio_duration,
     check_audio_covers,
     check_gold,
