@@ -32,11 +32,13 @@ __all__ = [
 FFT_MIN_KERNEL = 64
 """Kernel size from which ``make_conv1d(implementation="auto")`` uses FFTs.
 
-Measured on the 2-core development machine (benchmarks/long_conv.py,
-``--crossover``): one training step of a 48,000-step, 40 -> 40 channel
-convolution through FFTs costs about the same as the direct convolution with
-XLA at a kernel of 32 and is clearly cheaper from 64 on (about 7x at 200, 30x
-at 800); without XLA the direct convolution's gradient is far slower still.
+Measured on the 2-core development machine (benchmarks/long_conv.py
+``--crossover``, forward and backward of a 48,000-step, 40 -> 40 channel
+convolution): the FFT convolution costs about 50-150 ms per sequence whatever
+the kernel, the direct one with XLA grows with it (73 ms at 16 taps, 108 at
+32, 334 at 64, 608 at 200, 2,283 at 800). They cross at about 32 taps; from
+64 on the FFT is 3x (64) to 29x (800) faster. Without XLA the direct
+convolution's gradient is slower still.
 """
 
 
@@ -100,12 +102,15 @@ def _next_power_of_two(n: int) -> int:
 
 
 def _auto_fft_length(kernel_size: int) -> int:
-    """FFT length of one block for a kernel (the measured best: about 4x the kernel).
+    """FFT length of one block for a kernel: about 4x the kernel, at least 1024.
 
-    Measured for 48,000 steps and 40 channels: 4096 for 800 taps (2048 and
-    8192 within 10 %, 16384 twice as slow), 1024 for 200, 256 for 32 to 64.
+    Measured for 48,000 steps and 40 -> 40 channels, forward and backward
+    (benchmarks/long_conv.py ``--crossover``): 4096 for 800 taps (2048 and
+    8192 about twice as slow), 1024 for 200 (512 and 2048 about twice as
+    slow); for 32 taps every length from 128 to 1024 within 30 %, 1024 the
+    fastest.
     """
-    return max(256, _next_power_of_two(4 * kernel_size))
+    return max(1024, _next_power_of_two(4 * kernel_size))
 
 
 def fft_block_plan(steps: int | None, kernel_size: int,
@@ -120,8 +125,8 @@ def fft_block_plan(steps: int | None, kernel_size: int,
         Taps of the convolution.
     block_size : int or "auto"
         FFT length of one block; ``"auto"`` uses about four times the kernel
-        (a power of two, at least 256), or one block for the whole signal when
-        that is shorter.
+        (a power of two, at least 1024), or one block for the whole signal
+        when that is shorter.
 
     Returns
     -------
@@ -206,8 +211,8 @@ class FFTConv1D(keras.layers.Layer):
     block_size : int or "auto"
         FFT length of one overlap-add block (at least ``kernel_size``); each
         block then covers ``block_size - kernel_size + 1`` input samples.
-        ``"auto"``: about four times the kernel, a power of two (4096 for 800
-        taps), see :func:`fft_block_plan`.
+        ``"auto"``: about four times the kernel, a power of two of at least
+        1024 (4096 for 800 taps), see :func:`fft_block_plan`.
     kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
     activity_regularizer, kernel_constraint, bias_constraint
         As in ``keras.layers.Conv1D`` (same defaults).
@@ -219,7 +224,13 @@ class FFTConv1D(keras.layers.Layer):
     Input ``(batch, steps, in_channels)`` float, output ``(batch, steps,
     filters)``. The transforms run in float32 (inputs in a lower precision are
     cast up, and the output back). Errors against the direct convolution are
-    about 1e-6 of the output scale for the paper's shapes.
+    about 1e-6 of the output scale for the paper's shapes on a CPU. On GPUs
+    from the Ampere generation on, JAX and TensorFlow compute float32 matrix
+    products in TensorFloat-32 by default, which limits the channel mixing
+    (and Conv1D itself) to about 3e-4 of the output scale; for full float32
+    set ``jax.config.update("jax_default_matmul_precision", "highest")`` or
+    ``tf.config.experimental.enable_tensor_float_32_execution(False)`` (on an
+    H100 this made the FFT convolution's training step 14 % slower).
 
     Examples
     --------

@@ -126,7 +126,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
         preset="narrow",
-        train=TrainConfig(batch_size=16, learning_rate=2e-3, max_epochs=10, patience=3),
+        train=TrainConfig(batch_size=8, learning_rate=1e-3, max_epochs=10, patience=4),
         seeds=(0, 1),
         synthetic={},
         lime_samples=300,

@@ -203,6 +203,40 @@ def _write_log(path: Path, history: list[dict[str, float]]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+class _EpochBookkeeping(keras.callbacks.Callback):
+    """After every epoch: the log row, best model, checkpoint and state (the commit point), early stop."""
+
+    def __init__(self, out_dir: Path, state: dict[str, Any], config: TrainConfig, batches: "SegmentBatches"):
+        super().__init__()
+        self.out_dir, self.state, self.config, self.batches = out_dir, state, config, batches
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        state, out_dir = self.state, self.out_dir
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        score = _mean_ccc(row)
+        row["val_ccc_mean"] = score if math.isfinite(score) else float("nan")
+        state["history"].append(row)
+        if score > state["best_score"]:
+            state.update(best_score=score, best_epoch=epoch + 1, wait=0)
+            _save_model(self.model, out_dir / "best.keras")
+        else:
+            state["wait"] += 1
+        checkpoint = out_dir / "checkpoints" / f"epoch_{epoch + 1:03d}.keras"
+        _save_model(self.model, checkpoint)
+        previous = state.get("checkpoint")
+        stop = state["wait"] >= self.config.patience
+        state.update(epochs_done=epoch + 1, checkpoint=str(checkpoint.relative_to(out_dir)),
+                     finished=stop or epoch + 1 >= self.config.max_epochs)
+        _write_log(out_dir / "log.csv", state["history"])
+        atomic_write_json(out_dir / "state.json", {
+            **state, "best_score": state["best_score"] if math.isfinite(state["best_score"]) else None})
+        if previous and previous != state["checkpoint"]:
+            (out_dir / previous).unlink(missing_ok=True)
+        self.batches.set_epoch(epoch + 1)
+        if stop:
+            self.model.stop_training = True
+
+
 def _mean_ccc(row: dict[str, float]) -> float:
     value = 0.5 * (row.get("val_ccc_arousal", float("nan")) + row.get("val_ccc_valence", float("nan")))
     return value if math.isfinite(value) else -math.inf
@@ -243,7 +277,6 @@ def train_model(
     """
     out_dir = Path(out_dir)
     state_path = out_dir / "state.json"
-    checkpoints = out_dir / "checkpoints"
     if state_path.exists() and not resume:
         raise EmoInputError("the folder already holds a training run: resume it or choose another folder",
                             path=out_dir)
@@ -283,34 +316,17 @@ def train_model(
     tensorboard = keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False)
 
     history: list[dict[str, float]] = state["history"]
-    stopped_early = state.get("finished", False) and state["epochs_done"] < config.max_epochs
     epoch = state["epochs_done"]
-    while not state.get("finished") and epoch < config.max_epochs:
+    if not state.get("finished") and epoch < config.max_epochs:
+        # A resumed run continues the batch order of its epoch, and draws dropout masks from a
+        # seed of its own (the generators' state is not part of a checkpoint).
+        keras.utils.set_random_seed(config.seed if epoch == 0 else config.seed * 100_003 + epoch)
         train_batches.set_epoch(epoch)
-        keras.utils.set_random_seed(config.seed * 100_003 + epoch)
-        fitted = model.fit(train_batches, validation_data=validation_batches, initial_epoch=epoch,
-                           epochs=epoch + 1, verbose=verbose, callbacks=[tensorboard], shuffle=False)
-        row = {"epoch": epoch + 1, **{k: float(v[-1]) for k, v in fitted.history.items()}}
-        score = _mean_ccc(row)
-        row["val_ccc_mean"] = score if math.isfinite(score) else float("nan")
-        history.append(row)
-        epoch += 1
-        if score > state["best_score"]:
-            state.update(best_score=score, best_epoch=epoch, wait=0)
-            _save_model(model, out_dir / "best.keras")
-        else:
-            state["wait"] += 1
-        checkpoint = checkpoints / f"epoch_{epoch:03d}.keras"
-        _save_model(model, checkpoint)
-        previous = state.get("checkpoint")
-        stopped_early = state["wait"] >= config.patience
-        state.update(epochs_done=epoch, checkpoint=str(checkpoint.relative_to(out_dir)), history=history,
-                     finished=stopped_early or epoch >= config.max_epochs)
-        _write_log(out_dir / "log.csv", history)
-        atomic_write_json(state_path, {**state, "best_score": state["best_score"]
-                                       if math.isfinite(state["best_score"]) else None})
-        if previous and previous != state["checkpoint"]:
-            (out_dir / previous).unlink(missing_ok=True)
+        bookkeeping = _EpochBookkeeping(out_dir, state, config, train_batches)
+        model.fit(train_batches, validation_data=validation_batches, initial_epoch=epoch,
+                  epochs=config.max_epochs, verbose=verbose, callbacks=[bookkeeping, tensorboard],
+                  shuffle=False)
+    stopped_early = bool(state.get("finished")) and state["epochs_done"] < config.max_epochs
 
     best_path = out_dir / "best.keras"
     if best_path.exists():
