@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import EmoInputError
 
-__all__ = ["NOTEBOOKS", "run_notebooks"]
+__all__ = ["NOTEBOOKS", "run_notebooks", "show_figure"]
 
 NOTEBOOKS = (
     "01_data_preparation.ipynb",
@@ -22,6 +22,27 @@ NOTEBOOKS = (
     "04_lime_explanations.ipynb",
 )
 """The study notebooks, in the order they run."""
+
+
+def show_figure(path: str | Path, caption: str = "", width: int = 900):
+    """Show a figure in a notebook by reference, so the notebook file stays small.
+
+    The figure is linked relative to the working folder (the notebooks' folder
+    when run by :func:`run_notebooks` or opened in Jupyter), not embedded.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    import html
+
+    from IPython.display import HTML
+
+    relative = os.path.relpath(Path(path).resolve(), Path.cwd())
+    text = f'<img src="{html.escape(relative)}" width="{int(width)}" alt="{html.escape(caption)}">'
+    if caption:
+        text += f"<p><em>{html.escape(caption)}</em></p>"
+    return HTML(text)
 
 
 def run_notebooks(*, profile: str = "quick", semaine: str | Path | None = None,
@@ -75,7 +96,7 @@ def run_notebooks(*, profile: str = "quick", semaine: str | Path | None = None,
         print(f"executing {name} (profile {profile})", flush=True)
         try:
             papermill.execute_notebook(str(source), str(target), parameters=parameters,
-                                       cwd=str(notebook_dir.parent), kernel_name="python3",
+                                       cwd=str(notebook_dir), kernel_name="python3",
                                        progress_bar=False, execution_timeout=timeout)
         except papermill.PapermillExecutionError as error:
             raise RuntimeError(f"{target}: a cell failed: {error.ename}: {error.evalue}") from None
