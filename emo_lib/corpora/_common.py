@@ -20,7 +20,35 @@ from ..labels import FUSION_METHODS as GOLD_METHODS
 from ..labels import fuse_raters
 from .base import Conversation, Corpus
 
-__all__ = ["check_gold", "fuse", "require_dir", "require_file", "files_with_suffix", "check_label_step", "check_audio_covers", "audio_duration", "check_same_times", "Pending", "skip", "run_readers"]
+__all__ = [
+    "read_text",
+    "check_gold",
+    "fuse",
+    "require_dir",
+    "require_file",
+    "files_with_suffix",
+    "check_label_step",
+    "check_audio_covers",
+    "audio_duration",
+    "check_same_times",
+    "Pending",
+    "skip",
+    "run_readers",
+]
+
+
+def read_text(path: Path) -> str:
+    """The text of a label or transcript file (UTF-8, BOM allowed); EmoInputError naming it if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise EmoInputError("missing file", path=path) from None
+    except UnicodeDecodeError as error:
+        raise EmoInputError(
+            f"not a text file ({error.reason} at byte {error.start})", path=path
+        ) from None
+    except OSError as error:
+        raise EmoInputError(f"cannot read file ({error.strerror})", path=path) from None
 
 
 def check_gold(gold: str) -> str:

@@ -37,6 +37,7 @@ from ._common import (
     check_same_times,
     files_with_suffix,
     fuse,
+    read_text,
     require_dir,
     require_file,
     run_readers,
@@ -91,19 +92,6 @@ class RatingTable:
     raters: list[str]
     times: np.ndarray
     values: np.ndarray
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise EmoInputError("missing file", path=path) from None
-    except UnicodeDecodeError as error:
-        raise EmoInputError(
-            f"not a text file ({error.reason} at byte {error.start})", path=path
-        ) from None
-    except OSError as error:
-        raise EmoInputError(f"cannot read file ({error.strerror})", path=path) from None
 
 
 def _parse_header(line: str, path: Path) -> list[str]:
@@ -192,7 +180,7 @@ def read_rating_csv(path: str | Path) -> RatingTable:
     """
     path = Path(path)
     require_file(path, "rating file")
-    lines = _read_text(path).splitlines()
+    lines = read_text(path).splitlines()
     header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_index is None:
         raise EmoInputError("empty rating file", path=path)

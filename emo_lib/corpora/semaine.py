@@ -53,6 +53,7 @@ from ._common import (
     check_gold,
     check_label_step,
     fuse,
+    read_text,
     require_dir,
     require_file,
     run_readers,
@@ -165,19 +166,6 @@ def parse_trace_name(name: str) -> TraceName | None:
     )
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise EmoInputError("missing file", path=path) from None
-    except UnicodeDecodeError as error:
-        raise EmoInputError(
-            f"not a text file ({error.reason} at byte {error.start})", path=path
-        ) from None
-    except OSError as error:
-        raise EmoInputError(f"cannot read file ({error.strerror})", path=path) from None
-
-
 def read_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one continuous trace file.
 
@@ -202,7 +190,7 @@ def read_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     require_file(path, "trace file")
-    text = _read_text(path)
+    text = read_text(path)
     if not text.strip():
         raise EmoInputError("empty trace file", path=path)
     try:
@@ -265,7 +253,7 @@ def read_word_transcript(
         if current:
             turns.append((current[0][0], current[-1][1]))
 
-    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
