@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the executed notebooks in place, the figures to figures/ and Table 1 to "
                     "figures/table1.md and figures/table1.csv; corpora, caches and runs go to WORK. "
                     "Without corpus roots they use the synthetic stand-in.")
-    notebooks.add_argument("--profile", default="quick")
+    notebooks.add_argument("--profile", default="quick", help="quick (default), paper or ci")
+    notebooks.add_argument("--seeds", type=int, nargs="+", default=None,
+                           help="model seeds instead of the profile's")
     notebooks.add_argument("--semaine", type=Path, default=None)
     notebooks.add_argument("--recola", type=Path, default=None)
     notebooks.add_argument("--work", type=Path, default=Path("work"),
@@ -329,7 +331,7 @@ def _cmd_study(args) -> int:
 def _cmd_notebooks(args) -> int:
     from .notebooks import run_notebooks
 
-    run_notebooks(profile=args.profile, semaine=args.semaine, recola=args.recola, work=args.work,
+    run_notebooks(profile=args.profile, seeds=args.seeds, semaine=args.semaine, recola=args.recola, work=args.work,
                   figures=args.figures, notebook_dir=args.notebooks, output_dir=args.output)
     return 0
 

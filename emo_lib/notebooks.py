@@ -45,7 +45,8 @@ def show_figure(path: str | Path, caption: str = "", width: int = 900):
     return HTML(text)
 
 
-def run_notebooks(*, profile: str = "quick", semaine: str | Path | None = None,
+def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
+                  semaine: str | Path | None = None,
                   recola: str | Path | None = None, work: str | Path = "work",
                   figures: str | Path = "figures", notebook_dir: str | Path = "notebooks",
                   output_dir: str | Path | None = None, names: tuple[str, ...] = NOTEBOOKS,
@@ -56,6 +57,8 @@ def run_notebooks(*, profile: str = "quick", semaine: str | Path | None = None,
     ----------
     profile : str
         ``"quick"``, ``"paper"`` or ``"ci"`` (see :mod:`emo_lib.study`).
+    seeds : list of int, optional
+        Model seeds instead of the profile's.
     semaine, recola : path, optional
         Roots of real corpora; the synthetic stand-in where ``None``.
     work : path
@@ -82,6 +85,7 @@ def run_notebooks(*, profile: str = "quick", semaine: str | Path | None = None,
     output_dir.mkdir(parents=True, exist_ok=True)
     parameters = {
         "PROFILE": profile,
+        "SEEDS": None if seeds is None else [int(seed) for seed in seeds],
         "SEMAINE_ROOT": None if semaine is None else str(Path(semaine).resolve()),
         "RECOLA_ROOT": None if recola is None else str(Path(recola).resolve()),
         "WORK": str(Path(work).resolve()),

@@ -147,14 +147,25 @@ PROFILES: dict[str, Profile] = {
 """The study profiles: ``paper``, ``quick`` (2-core CPU, stand-in), ``ci`` (smoke test)."""
 
 
-def get_profile(profile: str | Profile) -> Profile:
-    """A profile by name (or the profile itself); EmoInputError for an unknown name."""
-    if isinstance(profile, Profile):
-        return profile
-    try:
-        return PROFILES[profile]
-    except KeyError:
-        raise EmoInputError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
+def get_profile(profile: str | Profile, *, seeds: Sequence[int] | None = None) -> Profile:
+    """A profile by name (or the profile itself), optionally with other seeds.
+
+    Raises
+    ------
+    EmoInputError
+        For an unknown name or an empty list of seeds.
+    """
+    if not isinstance(profile, Profile):
+        try:
+            profile = PROFILES[profile]
+        except KeyError:
+            raise EmoInputError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
+    if seeds is not None:
+        seeds = tuple(int(seed) for seed in seeds)
+        if not seeds:
+            raise EmoInputError("at least one seed is needed")
+        profile = dataclasses.replace(profile, seeds=seeds)
+    return profile
 
 
 @dataclass
