@@ -578,12 +578,21 @@ def corpus_label(corpus: Corpus) -> str:
     return f"synthetic stand-in ({layout} layout)" if _corpus_kind(corpus) == "synthetic" else layout
 
 
+def _shown_path(path: str | Path) -> str:
+    """A path as shown in notebooks: relative to the working folder's parent when inside it."""
+    import os
+
+    path = Path(path).resolve()
+    base = Path.cwd().resolve().parent
+    return os.path.relpath(path, Path.cwd()) if base in path.parents else str(path)
+
+
 def describe_corpora(corpora: dict[str, Corpus]) -> str:
     """A plain statement of which corpora a notebook or study uses."""
     lines = []
     for name, corpus in corpora.items():
         kind = _corpus_kind(corpus)
-        line = f"{name}: {corpus_label(corpus)}, {len(corpus)} conversations at {corpus.root}"
+        line = f"{name}: {corpus_label(corpus)}, {len(corpus)} conversations at {_shown_path(corpus.root)}"
         if kind == "synthetic":
             line += " -- numbers on it check the machinery; they are not the paper's claims"
         lines.append(line)
@@ -725,16 +734,12 @@ def comparison_frame(table, corpus_name: str):
 
 
 def results_note(corpora: dict[str, Corpus], profile: str | Profile) -> str:
-    """The sentence that heads Table 1: which corpora and which profile the numbers come from."""
+    """The line that heads Table 1 after its statement of the data: the profile behind the numbers."""
     profile = get_profile(profile)
-    kinds = {_corpus_kind(c) for c in corpora.values()}
-    described = "; ".join(corpus_label(c) for c in corpora.values())
-    note = (f"Corpora: {described}. Profile '{profile.name}' (preset '{profile.preset}', "
-            f"seeds {', '.join(map(str, profile.seeds))}).")
-    if "synthetic" in kinds:
-        note += (" Numbers on the synthetic stand-in check the machinery; they are not the paper's "
-                 "claims and say nothing about emotional speech.")
-    return note
+    return (f"Profile '{profile.name}': preset '{profile.preset}', batch {profile.train.batch_size}, "
+            f"learning rate {profile.train.learning_rate:g}, at most {profile.train.max_epochs} epochs "
+            f"(patience {profile.train.patience}), seeds {', '.join(map(str, profile.seeds))}; "
+            f"split '{profile.split_method}' (seed {profile.split_seed}).")
 
 
 def figure_example(out_dir: str | Path, data: CorpusData, *, seed: int | None = None) -> dict[str, Any]:
