@@ -111,6 +111,8 @@ def test_block_plan_explicit_block_size_and_unknown_length():
 def test_block_size_shorter_than_kernel_is_refused():
     with pytest.raises(EmoInputError, match="shorter than the kernel"):
         fft_block_plan(1000, 100, block_size=64)
+    with pytest.raises(EmoInputError, match="at least one step"):
+        fft_block_plan(0, 3)
     with pytest.raises(EmoInputError, match="block_size"):
         FFTConv1D(4, 100, block_size=64)
     with pytest.raises(EmoInputError, match="block_size"):
