@@ -18,7 +18,6 @@ from .errors import EmoInputError  # noqa: E402
 __all__ = ["main", "build_parser"]
 
 CORPUS_CHOICES = ("semaine", "recola", "recola-avec2016")
-PAPER_SEGMENTS = {"semaine": (934, 396), "recola": (800, 350)}
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -224,8 +223,10 @@ def _cmd_prepare(args) -> int:
     print(f"corpus {corpus.name} at {corpus.root}: {len(corpus)} conversations, "
           f"{len({c.speaker for c in corpus.conversations})} speakers, "
           f"{sum(durations) / 60:.1f} min of audio (median {np.median(durations):.0f} s)")
+    from .results import PAPER_SEGMENTS, paper_corpus
+
     counts = data.counts()
-    paper = PAPER_SEGMENTS.get(corpus.name.split("-")[0])
+    paper = PAPER_SEGMENTS.get(paper_corpus(corpus.name))
     print(f"segments: train {counts['train']} + validation {counts['validation']} / test {counts['test']}"
           + (f" (paper: {paper[0]} train / {paper[1]} test)" if paper else ""))
     print(f"split manifest: {args.out / 'split.json'}")
@@ -251,6 +252,8 @@ def _cmd_train(args) -> int:
         raise EmoInputError("the run folder already holds a training run: add --resume to continue it",
                             path=args.out)
     corpus = _load(args)
+    if args.resume and args.manifest is None and (args.out / "split.json").exists():
+        args.manifest = args.out / "split.json"  # a resumed run keeps its split
     data = _prepare(args, corpus, with_compare=args.variant == "baseline",
                     segment_seconds=preset.segment_seconds, manifest_path=args.out / "split.json")
     record = run_experiment(data, args.variant, preset=preset, train_config=config, out_dir=args.out,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import platform
 import sys
@@ -284,8 +285,6 @@ def train_model(
     state: dict[str, Any] = {"epochs_done": 0, "best_epoch": 0, "best_score": -math.inf, "wait": 0,
                              "history": [], "checkpoint": None, "finished": False}
     if resume and state_path.exists():
-        import json
-
         state = json.loads(state_path.read_text(encoding="utf-8"))
         if state["best_score"] is None:
             state["best_score"] = -math.inf
@@ -297,7 +296,6 @@ def train_model(
     if model is None:
         raise EmoInputError("nothing to resume and no model given", path=out_dir)
     if not state.get("checkpoint"):
-        keras.utils.set_random_seed(config.seed)
         compile_model(model, config)
 
     atomic_write_json(out_dir / "run.json", {
@@ -318,8 +316,8 @@ def train_model(
     history: list[dict[str, float]] = state["history"]
     epoch = state["epochs_done"]
     if not state.get("finished") and epoch < config.max_epochs:
-        # A resumed run continues the batch order of its epoch, and draws dropout masks from a
-        # seed of its own (the generators' state is not part of a checkpoint).
+        # A resumed run continues the batch order of its epoch and reseeds the dropout masks
+        # from the seed and the epoch it starts at.
         keras.utils.set_random_seed(config.seed if epoch == 0 else config.seed * 100_003 + epoch)
         train_batches.set_epoch(epoch)
         bookkeeping = _EpochBookkeeping(out_dir, state, config, train_batches)

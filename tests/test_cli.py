@@ -45,6 +45,16 @@ def test_help_describes_outputs(workspace):
         assert "Writes" in text or "writes" in text, command
 
 
+def test_prepare_summarises_and_writes_the_split(workspace):
+    result = emo("prepare", "--corpus", "recola", "--root", "recola", "--out", "prepared", "--cache", "cache",
+                 cwd=workspace)
+    assert "5 conversations" in result.stdout and "paper: 800 train / 350 test" in result.stdout
+    split = json.loads((workspace / "prepared" / "split.json").read_text())
+    assert split["method"] == "random" and len(split["test"]) == 2
+    missing = emo("prepare", "--corpus", "semaine", "--root", "nowhere", "--out", "x", cwd=workspace, check=False)
+    assert missing.returncode == 2 and "nowhere" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_train_killed_then_resumed(workspace):
     out = workspace / "killed"
     process = subprocess.Popen([*EMO, *TRAIN, "--epochs", "4", "--out", "killed"], cwd=workspace, env=ENV,
@@ -91,6 +101,14 @@ def test_predict_long_stereo_file_and_bad_input(workspace):
     assert len(lines) - 1 == int(seconds / 0.04)
     assert (workspace / "talk.png").stat().st_size > 1000
     assert "talk.csv" in result.stdout
+
+    # Evaluating the saved model again, on the split saved beside it, gives the same scores.
+    emo("evaluate", "--model", "ws/model.keras", "--corpus", "recola", "--root", "recola", "--cache", "cache",
+        "--out", "eval", cwd=workspace)
+    again = json.loads((workspace / "eval" / "metrics.json").read_text())["metrics"]["ccc"]
+    first = json.loads((workspace / "ws" / "metrics.json").read_text())["metrics"]["ccc"]
+    for dimension in ("arousal", "valence"):
+        assert again["concatenated"][dimension] == pytest.approx(first["concatenated"][dimension], abs=1e-5)
 
     (workspace / "notes.wav").write_text("this is a text file, not audio\n")
     (workspace / "empty.wav").write_bytes(b"")

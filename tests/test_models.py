@@ -437,14 +437,33 @@ def test_paper_model_trains_one_step(variant, step):
         assert not np.array_equal(old, new), f"{variable.path} did not change"
 
 
-def test_builds_and_predicts_on_jax():
+def test_builds_trains_saves_and_loads_on_jax(tmp_path):
     pytest.importorskip("jax")
-    code = ("import numpy as np; from emo_lib.models import build_model, describe_model; "
-            "m = build_model('WS', 40, 'tiny'); "
-            "y = m.predict({'waveform': np.zeros((1, 96000, 1), 'float32'), "
-            "'spectrogram': np.zeros((1, 600, 40, 3), 'float32')}, verbose=0); "
-            "assert y.shape == (1, 150, 2) and np.isfinite(y).all(); "
-            "assert describe_model(m)['variant'] == 'WS'")
+    code = f"""
+import keras, numpy as np
+from emo_lib.metrics import ccc_loss, ccc_metrics
+from emo_lib.models import build_model, describe_model, load_model
+assert keras.backend.backend() == "jax"
+counts = {{(v, s): build_model(v, s, "paper", long_conv="fft").count_params()
+           for v in ("W", "S", "WS") for s in (20, 40)}}
+assert counts == {{("W", 20): 2137810, ("W", 40): 2465490, ("S", 20): 921090, ("S", 40): 1248770,
+                   ("WS", 20): 4762834, ("WS", 40): 6073554}}, counts
+keras.utils.set_random_seed(0)
+m = build_model("WS", 40, "tiny", long_conv="fft")
+m.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss=ccc_loss, metrics=ccc_metrics())
+rng = np.random.default_rng(0)
+x = {{"waveform": rng.normal(size=(2, 96000, 1)).astype("float32"),
+      "spectrogram": rng.normal(size=(2, 600, 40, 3)).astype("float32")}}
+y = np.concatenate([rng.normal(size=(2, 150, 2)), np.ones((2, 150, 1))], -1).astype("float32")
+before = [w.copy() for w in m.get_weights()]
+loss = m.train_on_batch(x, y)
+assert np.isfinite(loss).all()
+assert any(not np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+m.save(r"{tmp_path / 'm.keras'}")
+again = load_model(r"{tmp_path / 'm.keras'}")
+np.testing.assert_allclose(again.predict(x, verbose=0), m.predict(x, verbose=0), atol=1e-6)
+assert describe_model(again)["variant"] == "WS"
+"""
     env = dict(os.environ, KERAS_BACKEND="jax")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             timeout=300)
