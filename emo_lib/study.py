@@ -485,13 +485,19 @@ def corpus_summary(data: CorpusData):
 
 
 def load_predictions(out_dir: str | Path, corpus_name: str, variant: str, seed: int):
-    """The ``predictions.csv`` of one experiment as a DataFrame (EmoInputError if missing)."""
-    import pandas as pd
+    """The checked ``predictions.csv`` of one experiment (:func:`emo_lib.statistics.read_predictions`).
+
+    Raises
+    ------
+    EmoInputError
+        When the experiment has no predictions yet, or the file is malformed.
+    """
+    from .statistics import read_predictions
 
     path = experiment_dir(out_dir, corpus_name, variant, seed) / "predictions.csv"
     if not path.exists():
         raise EmoInputError("no predictions: run the experiment first", path=path)
-    return pd.read_csv(path, dtype={"conversation": str})
+    return read_predictions(path)
 
 
 def choose_example_segment(predictions, *, rule: str = "largest_truth_range") -> tuple[str, int]:
@@ -549,7 +555,8 @@ def segment_example(out_dir: str | Path, data: CorpusData, conversation: str, se
     predictions = {}
     for variant in variants:
         table = load_predictions(out_dir, data.corpus.name, variant, seed)
-        rows = table[(table.conversation == conversation) & (table.segment == segment)].sort_values("frame")
+        rows = table[(table.conversation == conversation)
+                     & (table.segment.astype(str) == str(segment))].sort_values("frame")
         trace = np.full((data.test.label_frames, 2), np.nan)
         trace[rows.frame.to_numpy()] = rows[["arousal_pred", "valence_pred"]].to_numpy()
         predictions[variant] = trace
