@@ -295,7 +295,7 @@ def _cmd_predict(args) -> int:
         raise EmoInputError("model file not found", path=args.model)
     _import_keras_quietly()
     from .models import load_model
-    from .training import predict_audio, write_trace_csv
+    from .prediction import predict_audio, write_trace_csv
 
     model = load_model(args.model)
     times, trace = predict_audio(model, args.audio)

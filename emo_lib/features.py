@@ -44,6 +44,7 @@ __all__ = [
     "frame_count",
     "log_mel_deltas",
     "normalise_per_band",
+    "silent_frame",
 ]
 
 LOG_FLOOR = 1e-6
@@ -257,3 +258,50 @@ def normalise_per_band(
     std_ = np.maximum(std_, std_floor)
     normalised = ((array - mean_) / std_).astype(np.float32)
     return normalised, mean_.astype(np.float32), std_.astype(np.float32)
+
+
+def silent_frame(
+    mean: np.ndarray | None = None,
+    std: np.ndarray | None = None,
+    *,
+    n_mels: int = N_MELS,
+) -> np.ndarray:
+    """The spectrogram frame of digital silence, in the units the model sees.
+
+    Silence has zero mel energy, so its log mel is ``log(LOG_FLOOR)`` in every
+    band and its first and second derivatives are 0. When the spectrogram is
+    normalised (per conversation with :func:`normalise_per_band`, or with
+    training-set statistics), pass the same ``mean`` and ``std`` to get the
+    normalised value of silence.
+
+    Parameters
+    ----------
+    mean, std : np.ndarray [shape=(n_mels, 3)], optional
+        Normalisation statistics; give both or neither.
+    n_mels : int
+        Number of bands (40).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels, 3), dtype=float32]
+        ``[:, 0]`` the log mel of silence, ``[:, 1:]`` zeros (before normalisation).
+
+    Examples
+    --------
+    >>> frame = silent_frame()
+    >>> float(frame[0, 0]) == float(np.float32(np.log(LOG_FLOOR))), float(abs(frame[:, 1:]).max())
+    (True, 0.0)
+    """
+    frame = np.zeros((int(n_mels), 3), np.float64)
+    frame[:, 0] = np.log(LOG_FLOOR)
+    if (mean is None) != (std is None):
+        raise EmoInputError("give both mean and std, or neither")
+    if mean is not None:
+        mean = np.asarray(mean, np.float64)
+        std = np.maximum(np.asarray(std, np.float64), STD_FLOOR)
+        if mean.shape != frame.shape or std.shape != frame.shape:
+            raise EmoInputError(
+                f"mean and std must have shape {frame.shape}, got {mean.shape} and {std.shape}"
+            )
+        frame = (frame - mean) / std
+    return frame.astype(np.float32)

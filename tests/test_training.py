@@ -1,4 +1,4 @@
-"""Tests of emo_lib.training: determinism, checkpoints and resume, evaluation files, prediction."""
+"""Tests of emo_lib.training: determinism, checkpoints and resume, evaluation files."""
 
 import csv
 import json
@@ -6,14 +6,12 @@ import json
 import keras
 import numpy as np
 import pytest
-import soundfile
 
 from emo_lib.config import TrainConfig
 from emo_lib.errors import EmoInputError
 from emo_lib.metrics import ccc
 from emo_lib.models import build_model
-from emo_lib.training import (SegmentBatches, evaluate_model, predict_audio, score_predictions,
-                              train_model, write_trace_csv)
+from emo_lib.training import SegmentBatches, evaluate_model, score_predictions, train_model
 
 from synthetic_arrays import make_segment_set
 
@@ -122,21 +120,3 @@ def test_score_predictions_per_conversation():
     expected = np.mean([ccc(table["valence_true"][s], table["valence_pred"][s])
                         for s in (slice(0, 50), slice(50, 100))])
     assert scores["ccc"]["per_conversation"]["valence"] == pytest.approx(expected)
-
-
-def test_predict_audio_any_length_rate_and_channels(tmp_path):
-    keras.utils.set_random_seed(0)
-    model = build_model("WS", 20, "tiny")
-    path = tmp_path / "talk.wav"
-    rate, seconds = 44100, 17.3
-    t = np.arange(int(rate * seconds)) / rate
-    stereo = np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], -1) * 0.3
-    soundfile.write(path, stereo, rate, subtype="PCM_16")
-    times, trace = predict_audio(model, path)
-    n = int(seconds / 0.02)
-    assert trace.shape == (n, 2) and times.shape == (n,)
-    assert np.all(np.isfinite(trace))
-    np.testing.assert_allclose(times[:3], [0.02, 0.04, 0.06])
-    csv_path = write_trace_csv(tmp_path / "trace.csv", times, trace)
-    lines = csv_path.read_text().splitlines()
-    assert lines[0] == "time,arousal,valence" and len(lines) == n + 1
