@@ -1,21 +1,36 @@
 """The ``emo`` command line: parses arguments and calls emo_lib's functions, nothing more.
 
-Run ``emo --help`` or ``emo COMMAND --help``. Bad input ends with a one-line
-message naming the file and the problem, and exit status 2.
+Run ``emo --help`` or ``emo COMMAND --help``; ``emo --version`` prints the
+version. Bad input ends with a one-line message naming the file and the
+problem, and exit status 2; Ctrl-C ends with exit status 130.
+
+Messages go through the :mod:`logging` logger ``"emo_lib"`` to standard
+error: warnings by default, progress with ``-v``, details with ``-vv``, errors
+only with ``-q``. TensorFlow's own messages follow the same choice
+(``TF_CPP_MIN_LOG_LEVEL``, unless it is set already): its warnings and errors
+are shown, and the informational lines it prints while it starts are
+filtered out (all of them are shown with ``-vv``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import re
 import sys
+import threading
+import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from .errors import EmoInputError  # noqa: E402
+from . import __version__
+from . import _tf_log_level_set_by_user
+from .errors import EmoInputError
 
 __all__ = ["main", "build_parser"]
+
+logger = logging.getLogger("emo_lib")
 
 CORPUS_CHOICES = ("semaine", "recola", "recola-avec2016")
 
@@ -48,7 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="emo",
         description="Continuous arousal and valence from waveforms and spectrograms "
                     "(Yang & Hirschberg, Interspeech 2018).",
+        epilog="-v, -q and --version go before COMMAND (emo -v predict ...). Bad input ends with one "
+               "line naming the file and the problem, and exit status 2; Ctrl-C with exit status 130.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more messages on standard error: -v progress, -vv details and all of "
+                             "TensorFlow's messages")
+    parser.add_argument("-q", "--quiet", action="count", default=0, dest="quiet_level",
+                        help="errors only on standard error (results are still printed)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     synth = commands.add_parser(
@@ -111,15 +134,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, required=True)
 
     predict = commands.add_parser(
-        "predict", help="arousal and valence over a WAV file",
-        description="Predict arousal and valence over a WAV file of any length, sample rate and channel "
-                    "count. Writes a CSV (time, arousal, valence) at the model's label step, and with "
-                    "--plot a PNG of the trace.")
-    predict.add_argument("audio", type=Path, help="a WAV file")
+        "predict", help="arousal and valence over audio files (WAV, FLAC, OGG, ...) or folders of them",
+        description="Predict arousal and valence over audio files of any length, sample rate, channel count "
+                    "and format libsndfile reads (WAV, FLAC, OGG Vorbis or Opus, MP3, AIFF, ...). AUDIO may be "
+                    "files and folders: a folder contributes the audio files (by extension: .wav, .flac, "
+                    ".ogg, .mp3, ...) directly inside it, not those in its subfolders unless --recursive "
+                    "is given. Writes ONE CSV table for all files with the columns "
+                    "file,start,end,arousal,valence: one row per label window of the model (every 20 or "
+                    "40 ms), start and end in seconds from the start of the file (window i covers "
+                    "[i*step, (i+1)*step)), arousal and valence on the rating scale of the corpus the "
+                    "model was trained on, nominally [-1, 1]. Beside the table it writes a JSON sidecar "
+                    "(the table's name with .json) naming the model file and its SHA-256, the corpus and "
+                    "split the model was trained on (from run.json beside the model), the value scale, "
+                    "the label step, the emo_lib version and the time; with --plot, one PNG per file. "
+                    "A file that cannot be predicted gets one line on standard error and the others are "
+                    "still predicted; the exit status is then 2 (0 when every file was predicted).")
+    predict.add_argument("audio", type=Path, nargs="+", metavar="AUDIO", help="audio files and folders")
     predict.add_argument("--model", type=Path, required=True, help="a .keras model from 'emo train'")
-    predict.add_argument("--out", type=Path, default=None, help="CSV to write (default: AUDIO with .csv)")
-    predict.add_argument("--plot", nargs="?", type=Path, const=True, default=None,
-                         help="also write a PNG of the trace (default name: the CSV's with .png)")
+    predict.add_argument("--out", type=Path, default=None,
+                         help="the CSV table to write (default: AUDIO with .csv when AUDIO is one file, "
+                              "predictions.csv in the current folder otherwise)")
+    predict.add_argument("-r", "--recursive", action="store_true",
+                         help="also take the audio files in the subfolders of folders, at any depth")
+    predict.add_argument("--plot", action="store_true",
+                         help="also write a PNG of each file's trace, named after the audio file "
+                              "(talk.wav: talk.png), in --plot-dir")
+    predict.add_argument("--plot-dir", type=Path, default=None,
+                         help="folder for the PNGs (default: the table's folder); implies --plot")
+    predict.add_argument("--batch-size", type=int, default=8, help="segments per model call (default 8)")
 
     study = commands.add_parser(
         "study", help="run every experiment of Table 1 and write the table",
@@ -159,27 +201,130 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------
-# Commands
+# Messages: TensorFlow's start-up lines, the backend's devices
 # ----------------------------------------------------------------------------
 
 
-def _import_keras_quietly() -> None:
-    """Import Keras (and its backend) with the backend's C++ start-up messages kept off the terminal.
+# absl's log line: severity letter, MMDD, time (hh:mm:ss.micros; seconds since the epoch before absl is
+# initialised), thread id, file:line].
+_ABSL_BANNER = re.compile(rb"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\s*$")
+_NATIVE_INFO = re.compile(rb"^I\d{4} \d+:\d+:\d+\.\d+\s+\d+ \S+:\d+\] ")
+_CUINIT_FAILED = re.compile(rb"^E\d{4} \d+:\d+:\d+\.\d+\s+\d+ \S+:\d+\] failed call to cuInit: ")
+_ONEDNN_BOOL = re.compile(rb"^E\d{4} \d+:\d+:\d+\.\d+\s+\d+ util\.cc:\d+\] oneDNN supports DT_BOOL only on "
+                          rb"platforms with AVX-512\. Falling back to the default Eigen-based implementation")
 
-    TensorFlow prints several lines to the process's standard error before its
-    logging settings apply; they say nothing a user of the command line needs.
+
+def _nvidia_gpu_present() -> bool:
+    """Whether the machine has an NVIDIA GPU with its driver loaded (Linux)."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return (gpus.is_dir() and any(gpus.iterdir())) or Path("/dev/nvidia0").exists()
+
+
+class _NativeStderrFilter:
+    """Pass the process's standard error (file descriptor 2) through a line filter.
+
+    TensorFlow's C++ code writes to file descriptor 2 directly, and prints a
+    few informational lines while it is imported whatever ``TF_CPP_MIN_LOG_LEVEL``
+    says (before its logging is set up). This filter drops exactly these
+    lines:
+
+    - the absl banner "All log messages before absl::InitializeLog() is called
+      are written to STDERR" and lines at INFO level (``I`` and a date: oneDNN's
+      numerical-round-off note, "Could not find cuda drivers", CPU features);
+    - on a machine without an NVIDIA GPU, the one known "failed call to cuInit"
+      error (there is no CUDA driver to initialise: nothing is wrong);
+    - the known "oneDNN supports DT_BOOL only on platforms with AVX-512. Falling
+      back to the default Eigen-based implementation" line, printed at ERROR
+      level during training although nothing fails (and on CPUs with AVX-512).
+
+    Everything else, TensorFlow's warnings and errors included, passes
+    unchanged; child processes (notebook kernels) inherit the filter.
     """
-    if "keras" in sys.modules:
+
+    def __init__(self) -> None:
+        self.drop_cuinit = not _nvidia_gpu_present()
+
+    def dropped(self, line: bytes) -> bool:
+        return bool(_ABSL_BANNER.match(line) or _NATIVE_INFO.match(line) or _ONEDNN_BOOL.match(line)
+                    or (self.drop_cuinit and _CUINIT_FAILED.match(line)))
+
+    def _pump(self) -> None:
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(self.reader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = re.split(rb"(?<=[\n\r])", pending)
+            out = b"".join(line for line in lines if not self.dropped(line))
+            # A partial line that cannot be a native log line (a progress bar) is passed on now.
+            if pending and pending[:1] not in (b"I", b"E", b"W"):
+                out, pending = out + pending, b""
+            if out:
+                os.write(self.saved, out)
+        if pending and not self.dropped(pending):
+            os.write(self.saved, pending)
+
+    def __enter__(self) -> "_NativeStderrFilter":
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        self.reader, writer = os.pipe()
+        os.dup2(writer, 2)
+        os.close(writer)
+        self.thread = threading.Thread(target=self._pump, name="emo-stderr-filter", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)  # closes this process's last write end of the pipe
+        self.thread.join(timeout=5.0)
+        os.close(self.reader)
+        os.close(self.saved)
+
+
+def _filter_native_stderr(verbosity: int):
+    """The filter of TensorFlow's start-up lines, or nothing when every message is wanted."""
+    if verbosity >= 2 or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") == "0":
+        return contextlib.nullcontext()
+    return _NativeStderrFilter()
+
+
+def _import_keras(*, check_devices: bool = False) -> None:
+    """Import Keras and start its backend (under :func:`main`'s filter of TensorFlow's start-up lines).
+
+    The backend's devices are enumerated here (TensorFlow initialises CUDA
+    then), so the start-up messages all come at once. With ``check_devices``
+    the devices are logged (-v), and a GPU that the backend cannot use is a
+    warning.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    if not check_devices:
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import keras  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    from .model_card import device_info
+
+    info = device_info()
+    logger.info("Keras %s on %s; devices: %s; CPU: %s (%s)", keras.__version__, info["keras_backend"],
+                ", ".join(info["devices"]) or "none", info["cpu_model"] or "unknown",
+                ", ".join(info["cpu_vector_extensions"]) or "no vector extensions listed")
+    if info["gpus_on_machine"] and not info["gpus"]:
+        logger.warning("this machine has an NVIDIA GPU (%s) but Keras's %s backend sees none: it runs on "
+                       "the CPU. Install the CUDA build (pip install 'emo_lib[gpu]') and check the "
+                       "backend's messages with -vv", ", ".join(info["gpus_on_machine"]),
+                       info["keras_backend"])
+
+
+# ----------------------------------------------------------------------------
+# Commands
+# ----------------------------------------------------------------------------
 
 
 def _load(args):
@@ -287,28 +432,58 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _plot_paths(predictions, folder: Path) -> list[Path]:
+    """One PNG per audio file, named after it, in ``folder``; repeated names get -2, -3, ..."""
+    paths, used = [], set()
+    for item in predictions:
+        stem, number = item.path.stem, 1
+        name = f"{stem}.png"
+        while name in used:
+            number += 1
+            name = f"{stem}-{number}.png"
+        used.add(name)
+        paths.append(folder / name)
+    return paths
+
+
 def _cmd_predict(args) -> int:
-    from .audio import audio_info
+    from .prediction import predict_files, write_prediction_sidecar, write_prediction_table
 
-    audio_info(args.audio)  # fails fast, naming the file, before the model is loaded
     if not args.model.is_file():
-        raise EmoInputError("model file not found", path=args.model)
-    _import_keras_quietly()
-    from .models import load_model
-    from .prediction import predict_audio, write_trace_csv
+        raise EmoInputError("model file not found" if not args.model.exists() else "not a file", path=args.model)
+    if args.batch_size < 1:
+        raise EmoInputError(f"--batch-size must be at least 1, got {args.batch_size}")
+    single_file = len(args.audio) == 1 and not args.audio[0].is_dir()
+    table = args.out or (args.audio[0].with_suffix(".csv") if single_file else Path("predictions.csv"))
+    if table.suffix.lower() != ".csv":
+        raise EmoInputError("the table must be a .csv file", path=table)
+    _import_keras(check_devices=True)
 
-    model = load_model(args.model)
-    times, trace = predict_audio(model, args.audio)
-    csv_path = args.out or args.audio.with_suffix(".csv")
-    write_trace_csv(csv_path, times, trace)
-    print(f"wrote {csv_path} ({len(times)} rows)")
-    if args.plot is not None:
+    def report(error: EmoInputError) -> None:
+        print(f"emo predict: error: {error}", file=sys.stderr, flush=True)
+
+    run = predict_files(args.model, args.audio, recursive=args.recursive, batch_size=args.batch_size,
+                        on_error=report)
+    failed = len(run.failures)
+    if not run.predictions:
+        print(f"emo predict: nothing predicted ({failed} input{'s' if failed != 1 else ''} failed); "
+              "no table written")
+        return 2
+    write_prediction_table(table, run.predictions)
+    sidecar = write_prediction_sidecar(table.with_suffix(".json"), run, table)
+    rows = sum(len(p.values) for p in run.predictions)
+    print(f"wrote {table} ({len(run.predictions)} file{'s' if len(run.predictions) != 1 else ''}, "
+          f"{rows} rows) and {sidecar}" + (f"; {failed} failed" if failed else ""))
+    if args.plot or args.plot_dir is not None:
         from .plots import plot_trace
 
-        png = csv_path.with_suffix(".png") if args.plot is True else args.plot
-        plot_trace(times, trace[:, 0], trace[:, 1], png, title=f"{args.audio.name} ({model.name})")
-        print(f"wrote {png}")
-    return 0
+        folder = args.plot_dir if args.plot_dir is not None else table.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        name = run.provenance.get("name") or args.model.name
+        for item, png in zip(run.predictions, _plot_paths(run.predictions, folder)):
+            plot_trace(item.end, item.values[:, 0], item.values[:, 1], png, title=f"{item.path.name} ({name})")
+            print(f"wrote {png}")
+    return 2 if failed else 0
 
 
 def _cmd_study(args) -> int:
@@ -334,8 +509,9 @@ def _cmd_study(args) -> int:
 def _cmd_notebooks(args) -> int:
     from .notebooks import run_notebooks
 
-    run_notebooks(profile=args.profile, seeds=args.seeds, semaine=args.semaine, recola=args.recola, work=args.work,
-                  figures=args.figures, notebook_dir=args.notebooks, output_dir=args.output)
+    # The notebook kernels inherit standard error, and with it main's filter of TensorFlow's start-up lines.
+    run_notebooks(profile=args.profile, seeds=args.seeds, semaine=args.semaine, recola=args.recola,
+                  work=args.work, figures=args.figures, notebook_dir=args.notebooks, output_dir=args.output)
     return 0
 
 
@@ -350,13 +526,42 @@ COMMANDS = {
 }
 
 
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"emo: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _configure_messages(verbose: int, quiet: int) -> int:
+    """Set up the "emo_lib" logger and TensorFlow's log level; return the verbosity (-1 .. 2)."""
+    verbosity = max(-1, min(2, verbose - quiet))
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}[verbosity]
+    for handler in list(logger.handlers):
+        if getattr(handler, "_emo_cli", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._emo_cli = True
+    handler.setFormatter(_Formatter())
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    if not _tf_log_level_set_by_user:
+        # TensorFlow reads it when it is imported, which happens after this.
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = {-1: "2", 0: "1", 1: "1", 2: "0"}[verbosity]
+    if verbosity < 0:
+        warnings.simplefilter("ignore")
+    return verbosity
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``emo`` and ``python -m emo_lib``; returns the exit status."""
     args = build_parser().parse_args(argv)
+    args.verbose = _configure_messages(args.verbose, args.quiet_level)
     try:
-        if args.command != "predict":
-            _import_keras_quietly()
-        return COMMANDS[args.command](args)
+        with _filter_native_stderr(args.verbose):
+            if args.command in ("train", "evaluate", "study"):
+                _import_keras(check_devices=True)
+            elif args.command not in ("predict", "notebooks"):
+                _import_keras()
+            return COMMANDS[args.command](args)
     except EmoInputError as error:
         print(f"emo {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -110,20 +110,50 @@ class ModelPreset:
         return dataclasses.asdict(self)
 
 
+_LR_SCHEDULES = ("constant", "plateau")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How a model is trained (paper, section 5.1, where it says; *choice* elsewhere).
+
+    The paper fixes the optimiser (RMSprop), the learning rate (5e-4), the
+    batch (50), dropout and the loss; it says nothing of epochs, validation,
+    early stopping or schedules. The defaults here are the paper's values and
+    plain early stopping; the study's profiles set the rest from measurements
+    (benchmarks/convergence.py, benchmarks/README.md).
 
     Parameters
     ----------
     batch_size : int
         Segments per step (the paper: 50).
     learning_rate : float
-        RMSprop learning rate (the paper: 5e-4).
+        Initial RMSprop learning rate (the paper: 5e-4).
     max_epochs : int
         Upper bound on epochs (not stated in the paper).
     patience : int
         Epochs without improvement of the validation mean CCC before stopping.
+    min_epochs : int
+        Early stopping never stops a run before this many epochs.
+    lr_schedule : {"constant", "plateau"}
+        ``"plateau"`` multiplies the learning rate by ``lr_factor`` after
+        ``lr_patience`` epochs without improvement of the validation mean CCC
+        (not below ``min_learning_rate``).
+    lr_factor : float
+        In (0, 1).
+    lr_patience : int
+    min_learning_rate : float
+    ema_momentum : float or None
+        With a value in (0, 1), the optimiser keeps an exponential moving
+        average of the weights (Keras's ``use_ema``, updated every step); the
+        validation, the best model and the final model use the averaged
+        weights. None: the raw weights.
+    refit : bool
+        After the validation part has chosen the number of epochs, train a
+        fresh model with the same seed on the training and validation
+        conversations together for that many epochs (replaying the learning
+        rates the first run used), and keep it. Done by
+        :func:`emo_lib.study.run_experiment`.
     validation_fraction : float
         Share of the training conversations held out for validation.
     seed : int
@@ -138,9 +168,43 @@ class TrainConfig:
     learning_rate: float = 5e-4
     max_epochs: int = 100
     patience: int = 10
+    min_epochs: int = 0
+    lr_schedule: str = "constant"
+    lr_factor: float = 0.5
+    lr_patience: int = 3
+    min_learning_rate: float = 1e-5
+    ema_momentum: float | None = None
+    refit: bool = False
     validation_fraction: float = 0.2
     seed: int = 0
     jit_compile: bool | str = "auto"
+
+    def __post_init__(self):
+        def bad(message):
+            raise EmoInputError(f"training configuration: {message}")
+
+        if int(self.batch_size) < 1:
+            bad(f"batch_size must be at least 1, got {self.batch_size!r}")
+        if not self.learning_rate > 0:
+            bad(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if int(self.max_epochs) < 1:
+            bad(f"max_epochs must be at least 1, got {self.max_epochs!r}")
+        if int(self.patience) < 1 or int(self.lr_patience) < 1:
+            bad(f"patience and lr_patience must be at least 1, got {self.patience!r}, {self.lr_patience!r}")
+        if not 0 <= int(self.min_epochs) <= int(self.max_epochs):
+            bad(f"min_epochs must be from 0 to max_epochs ({self.max_epochs}), got {self.min_epochs!r}")
+        if self.lr_schedule not in _LR_SCHEDULES:
+            bad(f"lr_schedule must be one of {', '.join(_LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 < self.lr_factor < 1:
+            bad(f"lr_factor must be in (0, 1), got {self.lr_factor!r}")
+        if not 0 < self.min_learning_rate <= self.learning_rate:
+            bad(f"min_learning_rate must be in (0, learning_rate], got {self.min_learning_rate!r}")
+        if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
+            bad(f"ema_momentum must be None or in (0, 1), got {self.ema_momentum!r}")
+        if not 0 < self.validation_fraction < 1:
+            bad(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        if self.jit_compile not in (True, False, "auto"):
+            bad(f"jit_compile must be True, False or 'auto', got {self.jit_compile!r}")
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed."""

@@ -3,26 +3,31 @@
 The flow for one conversation (paper, section 4.1):
 
 1. read the labelled speaker's audio, average its channels, resample to
-   16 kHz, z-normalise over the whole conversation;
-2. 40-band log mel + deltas over the whole conversation, normalised per band
-   (and map) over the conversation;
+   16 kHz, z-normalise over the whole conversation (the waveform input);
+2. 40-band log mel + deltas of that z-normalised waveform over the whole
+   conversation (the spectrogram input; the paper). Two other normalisations
+   are options (:data:`emo_lib.features.SPECTROGRAM_NORMS`): per band over the
+   conversation, or training-set statistics inside the model;
 3. align the labels to label windows of 20 ms / 40 ms (window ``i`` covers
    ``[i * step, (i + 1) * step)`` of the audio; the label convention, by
    default the label at the window's end, is a :class:`PreprocessConfig`
    option);
 4. optionally the openSMILE ComParE functionals of the baseline, one row per
-   label window.
+   label window, computed from the 16 kHz audio **at its recorded level** (no
+   per-conversation scaling: loudness is one of the baseline's cues).
 
-These arrays are cached per conversation (atomic writes, keyed by the
-preprocessing settings and the source files), so a second run reuses them.
+These arrays are cached per conversation (atomic writes, keyed by every
+preprocessing setting, the feature settings and the source files), so a second
+run reuses them and a changed setting never reads a stale cache.
 
 Segments are cut on the label grid from the conversation's turns (SEMAINE: the
 user's turns; RECOLA: the whole conversation) into pieces of
 ``segment_seconds`` (6 s). **Remainder policy**: the last piece of a turn is
 kept when it is at least ``min_segment_seconds`` long, its inputs are padded
-with zeros (the normalised mean) and its padded frames get mask 0, which keeps
-them out of the loss and the metrics; shorter remainders are dropped
-(``remainder="drop"`` drops every partial piece).
+(the waveform with zeros, the spectrogram with silence) and its padded frames
+get mask 0, which keeps them out of the loss, the metrics and the BLSTMs (the
+models take the ``frame_mask`` input as a Keras mask); shorter remainders are
+dropped (``remainder="drop"`` drops every partial piece).
 
 Splits: the paper's random 70/30 split of conversations (seeded), a
 speaker-independent split, or the AVEC 2016 partitions (train / dev). A
@@ -54,6 +59,7 @@ __all__ = [
     "SegmentRef",
     "SegmentSet",
     "Split",
+    "arrays_from_audio",
     "preprocess_conversation",
     "load_conversation_arrays",
     "segment_conversation",
@@ -65,7 +71,7 @@ __all__ = [
 ]
 
 SPLIT_METHODS = ("random", "speaker", "partition")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,12 @@ class PreprocessConfig:
         With ``remainder="pad"``, shorter remainders are dropped.
     with_compare : bool
         Also compute the openSMILE ComParE features (the baseline's input).
+    spectrogram_norm : {"none", "conversation", "train"}
+        How the spectrogram input is normalised
+        (:data:`emo_lib.features.SPECTROGRAM_NORMS`): ``"none"`` (the paper,
+        default) and ``"train"`` store the log mel of the z-normalised
+        waveform as it is (``"train"`` models standardise it inside),
+        ``"conversation"`` stores it normalised per band over the conversation.
     """
 
     segment_seconds: float = 6.0
@@ -91,8 +103,16 @@ class PreprocessConfig:
     remainder: str = "pad"
     min_segment_seconds: float = 1.0
     with_compare: bool = False
+    spectrogram_norm: str = "none"
 
     def __post_init__(self):
+        from .features import SPECTROGRAM_NORMS
+
+        if self.spectrogram_norm not in SPECTROGRAM_NORMS:
+            raise EmoInputError(
+                f"unknown spectrogram normalisation {self.spectrogram_norm!r}; "
+                f"choose one of {', '.join(SPECTROGRAM_NORMS)}"
+            )
         if self.remainder not in ("pad", "drop"):
             raise EmoInputError(f"remainder must be 'pad' or 'drop', got {self.remainder!r}")
         if self.label_convention not in ("end", "start", "interpolate"):
@@ -122,7 +142,8 @@ class ConversationArrays:
     waveform : np.ndarray [shape=(n_samples,)]
         16 kHz, z-normalised over the conversation, float32.
     spectrogram : np.ndarray [shape=(n_samples // 160, 40, 3)]
-        Log mel, delta, delta-delta, normalised per band over the conversation.
+        Log mel, delta, delta-delta of the z-normalised waveform; normalised
+        per band over the conversation when ``spectrogram_stats`` is given.
     labels : np.ndarray [shape=(n_windows, 2)]
         Arousal and valence per label window (0 where invalid).
     valid : np.ndarray [shape=(n_windows,)], bool
@@ -131,6 +152,11 @@ class ConversationArrays:
         The time (s) of the label row each window was aligned to.
     compare : np.ndarray [shape=(n_windows, 6373)] or None
         ComParE functionals per label window (memory-mapped from the cache).
+    spectrogram_stats : np.ndarray [shape=(2, 40, 3)] or None
+        The mean and standard deviation per (band, map) that normalised the
+        spectrogram (``spectrogram_norm="conversation"``), else None. With
+        :func:`emo_lib.features.silent_frame` they give silence in the
+        input's units.
     """
 
     conversation_id: str
@@ -141,17 +167,107 @@ class ConversationArrays:
     valid: np.ndarray
     label_times: np.ndarray
     compare: np.ndarray | None = None
+    spectrogram_stats: np.ndarray | None = None
 
     @property
     def n_windows(self) -> int:
         """Number of label windows."""
         return int(self.labels.shape[0])
 
+    def silence(self) -> np.ndarray:
+        """The spectrogram frame of digital silence in this conversation's units, ``(40, 3)``."""
+        from .features import silent_frame
+
+        if self.spectrogram_stats is None:
+            return silent_frame()
+        return silent_frame(self.spectrogram_stats[0], self.spectrogram_stats[1])
+
 
 def _label_target_times(n_windows: int, step: float, convention: str) -> np.ndarray:
     index = np.arange(n_windows, dtype=np.float64)
     offset = {"end": 1.0, "start": 0.0, "interpolate": 0.5}[convention]
     return (index + offset) * step
+
+
+def arrays_from_audio(
+    audio_16k: np.ndarray,
+    label_step: float,
+    config: PreprocessConfig,
+    *,
+    conversation_id: str = "audio",
+    times: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    path: str | Path | None = None,
+) -> ConversationArrays:
+    """The model inputs (and aligned labels) of one recording, from its 16 kHz audio.
+
+    This is the preprocessing of the module docstring, shared by training
+    data (:func:`preprocess_conversation`) and prediction on any audio file
+    (:func:`emo_lib.prediction.predict_audio`), so that a model always sees
+    what it was trained on.
+
+    Parameters
+    ----------
+    audio_16k : np.ndarray [shape=(n_samples,)]
+        Mono audio at 16 kHz at its recorded level (nominally in [-1, 1]).
+    label_step : float
+        Seconds per label window (0.02 or 0.04).
+    config : PreprocessConfig
+    conversation_id : str
+    times, labels : np.ndarray [shape=(n,)] and [shape=(n, 2)], optional
+        Label rows (seconds; arousal and valence), aligned to the label
+        windows with ``config.label_convention``. Without them the labels
+        are zeros and invalid.
+    path : str or pathlib.Path, optional
+        The source file, named in errors.
+
+    Returns
+    -------
+    ConversationArrays
+    """
+    from .audio import znormalise
+    from .features import log_mel_deltas, normalise_per_band
+    from .labels import align_labels
+
+    audio_16k = np.asarray(audio_16k, dtype=np.float32)
+    waveform = znormalise(audio_16k).astype(np.float32)
+    spectrogram = log_mel_deltas(waveform)
+    stats = None
+    if config.spectrogram_norm == "conversation":
+        spectrogram, mean, std = normalise_per_band(spectrogram)
+        stats = np.stack([mean, std]).astype(np.float32)
+    samples_per_window = int(round(label_step * SAMPLE_RATE))
+    n_windows = len(waveform) // samples_per_window
+    if n_windows == 0:
+        raise EmoInputError(
+            f"audio is shorter than one label step ({len(waveform) / SAMPLE_RATE:.3f} s)",
+            path=path,
+        )
+    if labels is not None:
+        aligned, valid = align_labels(times, labels, label_step, n_windows, convention=config.label_convention)
+    else:
+        aligned = np.zeros((n_windows, 2), np.float32)
+        valid = np.zeros(n_windows, bool)
+    compare = None
+    if config.with_compare:
+        from .baseline import compare_features
+
+        compare = compare_features(audio_16k, SAMPLE_RATE, label_step)[:n_windows]
+        if compare.shape[0] < n_windows:
+            raise EmoInputError(
+                f"ComParE features cover {compare.shape[0]} of {n_windows} label windows", path=path
+            )
+    return ConversationArrays(
+        conversation_id=conversation_id,
+        label_step=label_step,
+        waveform=waveform,
+        spectrogram=np.asarray(spectrogram, np.float32),
+        labels=np.asarray(aligned, np.float32),
+        valid=np.asarray(valid, bool),
+        label_times=_label_target_times(n_windows, label_step, config.label_convention),
+        compare=None if compare is None else np.asarray(compare, np.float32),
+        spectrogram_stats=stats,
+    )
 
 
 def preprocess_conversation(conversation: Conversation, config: PreprocessConfig) -> ConversationArrays:
@@ -166,50 +282,18 @@ def preprocess_conversation(conversation: Conversation, config: PreprocessConfig
     -------
     ConversationArrays
     """
-    from .audio import load_audio, znormalise
-    from .features import log_mel_deltas, normalise_per_band
-    from .labels import align_labels
+    from .audio import load_audio
 
-    waveform = znormalise(load_audio(conversation.audio_path, SAMPLE_RATE)).astype(np.float32)
-    spectrogram, _, _ = normalise_per_band(log_mel_deltas(waveform))
-    step = conversation.label_step
-    samples_per_window = int(round(step * SAMPLE_RATE))
-    n_windows = len(waveform) // samples_per_window
-    if n_windows == 0:
-        raise EmoInputError(
-            f"audio is shorter than one label step ({len(waveform) / SAMPLE_RATE:.3f} s)",
-            path=conversation.audio_path,
-        )
-    if conversation.labels is not None:
-        labels, valid = align_labels(
-            conversation.times, conversation.labels, step, n_windows, convention=config.label_convention
-        )
-    else:
-        labels = np.zeros((n_windows, 2), np.float32)
-        valid = np.zeros(n_windows, bool)
-    compare = None
-    if config.with_compare:
-        from .baseline import compare_features
-
-        compare = compare_features(waveform, SAMPLE_RATE, step)[:n_windows]
-        if compare.shape[0] < n_windows:
-            raise EmoInputError(
-                f"ComParE features cover {compare.shape[0]} of {n_windows} label windows",
-                path=conversation.audio_path,
-            )
-    return ConversationArrays(
-        conversation_id=conversation.id,
-        label_step=step,
-        waveform=waveform,
-        spectrogram=spectrogram.astype(np.float32),
-        labels=np.asarray(labels, np.float32),
-        valid=np.asarray(valid, bool),
-        label_times=_label_target_times(n_windows, step, config.label_convention),
-        compare=None if compare is None else np.asarray(compare, np.float32),
+    return arrays_from_audio(
+        load_audio(conversation.audio_path, SAMPLE_RATE), conversation.label_step, config,
+        conversation_id=conversation.id, times=conversation.times, labels=conversation.labels,
+        path=conversation.audio_path,
     )
 
 
 def _cache_settings(conversation: Conversation, config: PreprocessConfig) -> dict[str, Any]:
+    from .features import feature_settings
+
     stat = os.stat(conversation.audio_path)
     labels_digest = None
     if conversation.labels is not None:
@@ -224,6 +308,10 @@ def _cache_settings(conversation: Conversation, config: PreprocessConfig) -> dic
         "labels": labels_digest,
         "label_step": conversation.label_step,
         "label_convention": config.label_convention,
+        # "none" and "train" store the same arrays (a "train" model standardises inside).
+        "spectrogram_norm": "conversation" if config.spectrogram_norm == "conversation" else "none",
+        "features": feature_settings(),
+        "waveform": "z-normalised per conversation",
     }
     return settings
 
@@ -234,7 +322,9 @@ def load_conversation_arrays(
     """The arrays of one conversation, from the cache when present, else computed and cached.
 
     The cache file name is a hash of everything the arrays depend on (source
-    file, its size and time stamp, the labels, the label convention); the
+    file, its size and time stamp, the labels, the label convention, the
+    spectrogram normalisation and every feature setting of
+    :func:`emo_lib.features.feature_settings`); the
     ComParE features live in a separate ``.npy`` file (memory-mapped, they are
     large) keyed additionally by the openSMILE settings.
 
@@ -259,7 +349,8 @@ def load_conversation_arrays(
     if config.with_compare:
         from .baseline import compare_settings
 
-        compare_key = settings_key({**settings, "compare": compare_settings(conversation.label_step)})
+        compare_key = settings_key({**settings, "compare": compare_settings(conversation.label_step),
+                                    "compare_input": "16 kHz audio at its recorded level"})
         compare_path = cache_dir / f"{conversation.id}-{compare_key}.compare.npy"
 
     if main_path.exists() and (compare_path is None or compare_path.exists()):
@@ -274,6 +365,7 @@ def load_conversation_arrays(
             valid=stored["valid"],
             label_times=stored["label_times"],
             compare=compare,
+            spectrogram_stats=stored.get("spectrogram_stats"),
         )
 
     arrays = preprocess_conversation(conversation, config)
@@ -285,6 +377,7 @@ def load_conversation_arrays(
         labels=arrays.labels,
         valid=arrays.valid,
         label_times=arrays.label_times,
+        **({} if arrays.spectrogram_stats is None else {"spectrogram_stats": arrays.spectrogram_stats}),
     )
     if compare_path is not None:
         with atomic_path(compare_path, suffix=".npy") as tmp:
@@ -393,15 +486,20 @@ class SegmentSet:
         indices : iterable of int
             Segment positions in ``self.segments``.
         input_names : sequence of str
-            Which inputs to build: ``"waveform"``, ``"spectrogram"``, ``"compare"``.
+            Which inputs to build: ``"waveform"``, ``"spectrogram"``,
+            ``"compare"``, ``"frame_mask"``.
 
         Returns
         -------
         inputs : dict[str, np.ndarray]
             ``"waveform"`` (n, S, 1), ``"spectrogram"`` (n, F, 40, 3),
-            ``"compare"`` (n, T, 6373), float32; zero past a segment's end.
+            ``"compare"`` (n, T, 6373), ``"frame_mask"`` (n, T), float32.
+            Past a segment's end (padding) the waveform and the ComParE
+            features are 0, the spectrogram holds the conversation's
+            :meth:`ConversationArrays.silence` and the frame mask is 0.
         targets : np.ndarray [shape=(n, T, 3)]
-            Arousal, valence and the 0/1 frame mask.
+            Arousal, valence and the 0/1 label mask (0 for padding and for
+            windows without a label).
         """
         indices = list(indices)
         n, frames_per_label = len(indices), self.label_frames
@@ -414,6 +512,8 @@ class SegmentSet:
             inputs["spectrogram"] = np.zeros((n, frames_per_label * spec_per_window, 40, 3), np.float32)
         if "compare" in input_names:
             inputs["compare"] = None  # allocated on first use, once its width is known
+        if "frame_mask" in input_names:
+            inputs["frame_mask"] = np.zeros((n, frames_per_label), np.float32)
         targets = np.zeros((n, frames_per_label, 3), np.float32)
         for row, index in enumerate(indices):
             segment = self.segments[index]
@@ -425,6 +525,7 @@ class SegmentSet:
             if "spectrogram" in inputs:
                 piece = arrays.spectrogram[a * spec_per_window : b * spec_per_window]
                 inputs["spectrogram"][row, : len(piece)] = piece
+                inputs["spectrogram"][row, len(piece):] = arrays.silence()
             if "compare" in input_names:
                 if arrays.compare is None:
                     raise EmoInputError(
@@ -434,6 +535,8 @@ class SegmentSet:
                 if inputs["compare"] is None:
                     inputs["compare"] = np.zeros((n, frames_per_label, arrays.compare.shape[1]), np.float32)
                 inputs["compare"][row, : segment.length] = arrays.compare[a:b]
+            if "frame_mask" in inputs:
+                inputs["frame_mask"][row, : segment.length] = 1.0
             targets[row, : segment.length, :2] = arrays.labels[a:b]
             targets[row, : segment.length, 2] = arrays.valid[a:b]
         return inputs, targets

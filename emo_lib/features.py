@@ -45,7 +45,24 @@ __all__ = [
     "log_mel_deltas",
     "normalise_per_band",
     "silent_frame",
+    "SPECTROGRAM_NORMS",
+    "feature_settings",
 ]
+
+SPECTROGRAM_NORMS = ("none", "conversation", "train")
+"""How the spectrogram input is normalised.
+
+``"none"``
+    The paper (section 4.1.2): the waveform is z-normalised per conversation
+    and the log mel and its derivatives are computed from it, unchanged.
+``"conversation"``
+    Then also zero mean and unit variance per (band, map) over the
+    conversation (:func:`normalise_per_band`): removes each conversation's
+    mean spectrum, its level and spectral tilt with it.
+``"train"``
+    As ``"none"`` at the input; the model standardises every (band, map) with
+    training-set statistics saved inside it.
+"""
 
 LOG_FLOOR = 1e-6
 """Added to the mel energies before the natural logarithm."""
@@ -53,6 +70,30 @@ DELTA_WIDTH = 9
 """Frames in the window of ``librosa.feature.delta`` (odd, at least 3)."""
 STD_FLOOR = 1e-3
 """Smallest standard deviation :func:`normalise_per_band` divides by."""
+_FEATURE_REVISION = 1
+"""Bumped whenever :func:`log_mel_deltas` changes its output for the same settings."""
+
+
+def feature_settings() -> dict:
+    """Every setting the spectrogram features depend on (for cache keys and result files).
+
+    Returns
+    -------
+    dict
+        Sample rate, window, hop, mel bands, filterbank, log floor, delta
+        width, normalisation floor and the features' revision.
+    """
+    return {
+        "sample_rate": SAMPLE_RATE,
+        "window_seconds": FRAME_WINDOW_SECONDS,
+        "hop_seconds": FRAME_HOP_SECONDS,
+        "n_mels": N_MELS,
+        "filterbank": f"librosa {librosa.__version__} slaney mel, hann, power 2, centred",
+        "log_floor": LOG_FLOOR,
+        "delta_width": DELTA_WIDTH,
+        "std_floor": STD_FLOOR,
+        "revision": _FEATURE_REVISION,
+    }
 
 
 def _frame_sizes(win_seconds: float, hop_seconds: float, sample_rate: int) -> tuple[int, int]:

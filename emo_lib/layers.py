@@ -23,6 +23,8 @@ from .errors import EmoInputError
 
 __all__ = [
     "CrossChannelMaxPool",
+    "FrameMasking",
+    "ClearMask",
     "FFTConv1D",
     "FFT_MIN_KERNEL",
     "fft_block_plan",
@@ -90,6 +92,65 @@ class CrossChannelMaxPool(keras.layers.Layer):
         config = super().get_config()
         config.update({"pool_size": self.pool_size})
         return config
+
+
+# ---------------------------------------------------------------------------
+# Masks of padded label steps
+# ---------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="emo_lib")
+class FrameMasking(keras.layers.Layer):
+    """Attach a 0/1 frame mask to a sequence as a Keras mask.
+
+    Called on ``[sequence, frame_mask]``, it returns ``sequence`` unchanged and
+    gives it the mask ``frame_mask > 0.5``, so that the recurrent layers after
+    it skip padded steps: a forward LSTM keeps its state through them, and a
+    backward LSTM starts at the last real step instead of reading the padding
+    first.
+
+    Input ``[(batch, T, d), (batch, T)]``, output ``(batch, T, d)`` with a
+    ``(batch, T)`` boolean mask.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        sequence, _ = inputs
+        return sequence
+
+    def compute_mask(self, inputs, mask=None):
+        _, frame_mask = inputs
+        return ops.greater(frame_mask, 0.5)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+@keras.saving.register_keras_serializable(package="emo_lib")
+class ClearMask(keras.layers.Layer):
+    """Identity that drops the Keras mask.
+
+    The models' outputs carry no mask: padded steps are kept out of the loss
+    and the metrics by the mask channel of the targets (see
+    :mod:`emo_lib.metrics`), and a mask on the output would make Keras
+    reweight the loss a second time.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 # ---------------------------------------------------------------------------

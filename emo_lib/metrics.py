@@ -22,16 +22,21 @@ The numpy functions return NaN for fewer than two samples or a zero
 denominator. The Keras loss :func:`ccc_loss` instead stays finite (an epsilon
 in the denominator) so that a batch of constant predictions still trains.
 
-Keras targets may carry a frame mask as a third channel: ``y_true`` of shape
-``(batch, T, 3)`` is (arousal, valence, mask); frames with mask 0 (padding)
-are left out of the loss and the metrics.
+This module imports NumPy only. The Keras loss and the streaming metric
+(:func:`ccc_loss`, :class:`ConcordanceCorrelation`, :func:`ccc_metrics`) live
+in :mod:`emo_lib.keras_metrics`; asking this module for one of them
+(``from emo_lib.metrics import ccc_loss``) imports that module, and Keras,
+on first use. Keras targets may carry a frame mask as a third channel:
+``y_true`` of shape ``(batch, T, 3)`` is (arousal, valence, mask); frames
+with mask 0 (padding) are left out of the loss and the metrics.
 """
 
 from __future__ import annotations
 
-import keras
+import importlib
+import sys
+
 import numpy as np
-from keras import ops
 
 __all__ = [
     "ccc",
@@ -97,6 +102,18 @@ def ccc(y_true, y_pred, *, ignore_nan: bool = False) -> float:
 def ccc_avec(y_true, y_pred, *, ignore_nan: bool = False) -> float:
     """CCC as the official AVEC scripts compute it: 1/N covariance, 1/(N-1) variances.
 
+    Parameters
+    ----------
+    y_true, y_pred : array_like [shape=(n,)]
+        Truth and prediction (flattened if they have more axes).
+    ignore_nan : bool, keyword-only
+        Drop pairs where either value is not finite.
+
+    Returns
+    -------
+    float
+        NaN for fewer than 2 samples or a zero denominator.
+
     Examples
     --------
     >>> round(ccc_avec([0, 1, 2], [0, 1, 1]), 6)
@@ -109,7 +126,17 @@ def ccc_avec(y_true, y_pred, *, ignore_nan: bool = False) -> float:
 def pearson(y_true, y_pred, *, ignore_nan: bool = False) -> float:
     """Pearson correlation coefficient (the paper's "MCC" is its mean over dimensions).
 
-    Returns NaN for fewer than 2 samples or a constant series.
+    Parameters
+    ----------
+    y_true, y_pred : array_like [shape=(n,)]
+        Truth and prediction (flattened if they have more axes).
+    ignore_nan : bool, keyword-only
+        Drop pairs where either value is not finite.
+
+    Returns
+    -------
+    float
+        In [-1, 1]; NaN for fewer than 2 samples or a constant series.
     """
     x, y = _pair(y_true, y_pred, ignore_nan)
     if x.size < 2:
@@ -122,114 +149,27 @@ def pearson(y_true, y_pred, *, ignore_nan: bool = False) -> float:
 
 
 # ----------------------------------------------------------------------------
-# Keras loss and metrics
+# Keras loss and metrics (in emo_lib.keras_metrics, imported on first use)
 # ----------------------------------------------------------------------------
 
-_EPSILON = 1e-8
+_KERAS_NAMES = ("ccc_loss", "ConcordanceCorrelation", "ccc_metrics")
 
 
-def _split_targets(y_true, y_pred):
-    """Flatten to (N, 2) values and an (N, 1) mask; no mask channel means all ones."""
-    y_pred = ops.cast(y_pred, "float32")
-    y_true = ops.cast(y_true, "float32")
-    n_dims = ops.shape(y_pred)[-1]
-    values = ops.reshape(y_true[..., :n_dims], (-1, n_dims))
-    predictions = ops.reshape(y_pred, (-1, n_dims))
-    if y_true.shape[-1] is not None and y_true.shape[-1] > y_pred.shape[-1]:
-        mask = ops.reshape(y_true[..., -1], (-1, 1))
-    else:
-        mask = ops.ones_like(values[:, :1])
-    return values, predictions, mask
+def __getattr__(name: str):
+    """``emo_lib.metrics.ccc_loss`` and the other Keras names, from :mod:`emo_lib.keras_metrics`."""
+    if name in _KERAS_NAMES:
+        value = getattr(importlib.import_module(".keras_metrics", __package__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _masked_ccc(values, predictions, mask):
-    """Per-dimension 1/N CCC over masked rows; (D,) tensor, finite via an epsilon."""
-    count = ops.maximum(ops.sum(mask), 1.0)
-    mean_x = ops.sum(values * mask, axis=0) / count
-    mean_y = ops.sum(predictions * mask, axis=0) / count
-    dx = (values - mean_x) * mask
-    dy = (predictions - mean_y) * mask
-    covariance = ops.sum(dx * dy, axis=0) / count
-    var_x = ops.sum(dx * dx, axis=0) / count
-    var_y = ops.sum(dy * dy, axis=0) / count
-    return 2.0 * covariance / (var_x + var_y + ops.square(mean_x - mean_y) + _EPSILON)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_KERAS_NAMES))
 
 
-@keras.saving.register_keras_serializable(package="emo_lib")
-def ccc_loss(y_true, y_pred):
-    """Training loss ``1 - CCC``, averaged over arousal and valence.
-
-    The CCC of each dimension is computed over every unmasked frame of the
-    batch (all segments and steps together) with 1/N statistics.
-
-    Parameters
-    ----------
-    y_true : tensor [shape=(batch, T, 2) or (batch, T, 3)]
-        Targets; an optional third channel is a 0/1 frame mask.
-    y_pred : tensor [shape=(batch, T, 2)]
-
-    Returns
-    -------
-    tensor, scalar
-        In [0, 2]; finite even when the predictions are constant.
-    """
-    values, predictions, mask = _split_targets(y_true, y_pred)
-    return 1.0 - ops.mean(_masked_ccc(values, predictions, mask))
-
-
-@keras.saving.register_keras_serializable(package="emo_lib")
-class ConcordanceCorrelation(keras.metrics.Metric):
-    """Streaming CCC of one output dimension over all frames seen (1/N statistics).
-
-    Accumulates sums over batches, so the result equals :func:`ccc` on the
-    concatenation of every unmasked frame of the epoch (up to float32
-    rounding), not a mean of per-batch values.
-
-    Parameters
-    ----------
-    dimension : int
-        0 for arousal, 1 for valence.
-    name : str, optional
-        Defaults to ``"ccc_arousal"`` / ``"ccc_valence"``.
-    """
-
-    def __init__(self, dimension: int = 0, name: str | None = None, **kwargs):
-        name = name or ("ccc_arousal", "ccc_valence")[dimension]
-        super().__init__(name=name, **kwargs)
-        self.dimension = int(dimension)
-        self._sums = [
-            self.add_variable(shape=(), initializer="zeros", name=label, dtype="float32")
-            for label in ("n", "sx", "sy", "sxx", "syy", "sxy")
-        ]
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        values, predictions, mask = _split_targets(y_true, y_pred)
-        x = values[:, self.dimension] * mask[:, 0]
-        y = predictions[:, self.dimension] * mask[:, 0]
-        increments = (ops.sum(mask), ops.sum(x), ops.sum(y), ops.sum(x * x), ops.sum(y * y),
-                      ops.sum(x * y))
-        for variable, increment in zip(self._sums, increments):
-            variable.assign_add(ops.cast(increment, "float32"))
-
-    def result(self):
-        n, sx, sy, sxx, syy, sxy = self._sums
-        n = ops.maximum(n, 1.0)
-        mean_x, mean_y = sx / n, sy / n
-        var_x = sxx / n - mean_x * mean_x
-        var_y = syy / n - mean_y * mean_y
-        covariance = sxy / n - mean_x * mean_y
-        return 2.0 * covariance / (var_x + var_y + ops.square(mean_x - mean_y) + _EPSILON)
-
-    def reset_state(self):
-        for variable in self._sums:
-            variable.assign(0.0)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"dimension": self.dimension})
-        return config
-
-
-def ccc_metrics() -> list[ConcordanceCorrelation]:
-    """Fresh ``ccc_arousal`` and ``ccc_valence`` metrics for ``model.compile``."""
-    return [ConcordanceCorrelation(0), ConcordanceCorrelation(1)]
+# A program that has Keras loaded already gets the loss and the metric registered
+# with Keras now (as before the split), so that keras.saving.load_model finds
+# "emo_lib>ccc_loss" and "emo_lib>ConcordanceCorrelation" without further imports.
+if "keras" in sys.modules:
+    importlib.import_module(".keras_metrics", __package__)

@@ -75,6 +75,9 @@ _INPUTS_OF_VARIANT = {
     "baseline": ("compare",),
 }
 _NAME_PATTERN = re.compile(r"^(W|S|WS|baseline)_(\d+)ms_(.+)$")
+_SPECTROGRAM_NORMS = ("none", "conversation", "train")  # emo_lib.features.SPECTROGRAM_NORMS
+_PER_CONVERSATION_MARK = "spectrogram_normalised_per_conversation"
+_STANDARDISERS = {"compare": "compare_standardise", "spectrogram": "spectrogram_standardise"}
 
 
 # ----------------------------------------------------------------------------
@@ -167,18 +170,28 @@ def _spectrogram_tower(spectrogram, preset: ModelPreset, steps: int):
     return keras.layers.Reshape((steps, -1), name="spec_to_steps")(x)
 
 
-def _sequence_head(x, units: int, n_layers: int):
-    """BLSTM layers ``blstm1``, ``blstm2``, ... and the per-step linear ``emotion`` output."""
+def _sequence_head(x, units: int, n_layers: int, frame_mask=None):
+    """BLSTM layers ``blstm1``, ``blstm2``, ... and the per-step linear ``emotion`` output.
+
+    With ``frame_mask`` (batch, T) the padded steps (mask 0) are masked out of
+    the BLSTMs (``frame_masking``); the mask is dropped (``clear_mask``)
+    before the output.
+    """
+    if frame_mask is not None:
+        x = emo_layers.FrameMasking(name="frame_masking")([x, frame_mask])
     for index in range(1, n_layers + 1):
         x = keras.layers.Bidirectional(
             keras.layers.LSTM(units, return_sequences=True, name=f"blstm{index}_lstm"),
             name=f"blstm{index}",
         )(x)
+    if frame_mask is not None:
+        x = emo_layers.ClearMask(name="clear_mask")(x)
     return keras.layers.Dense(2, activation=None, name="emotion")(x)
 
 
 def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "paper", *,
-                n_features: int = N_COMPARE_FEATURES, long_conv: str | None = None) -> keras.Model:
+                n_features: int = N_COMPARE_FEATURES, long_conv: str | None = None,
+                frame_mask: bool = True, spectrogram_norm: str = "none") -> keras.Model:
     """Build one of the paper's models (not compiled).
 
     Parameters
@@ -195,6 +208,19 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
     long_conv : {"auto", "direct", "fft"}, optional, keyword-only
         Overrides ``preset.long_conv``: how the waveform tower's second (long)
         convolution is computed. The three give the same function and weights.
+    frame_mask : bool, keyword-only
+        Add the ``"frame_mask"`` input ``(batch, label_frames)``, 1 for real
+        label steps and 0 for padding, which masks padded steps out of the
+        BLSTMs (default). Adds no parameter.
+    spectrogram_norm : {"none", "conversation", "train"}, keyword-only
+        What the spectrogram input holds
+        (:data:`emo_lib.features.SPECTROGRAM_NORMS`): ``"none"`` (the paper)
+        adds nothing; ``"conversation"`` adds an identity layer
+        ``spectrogram_normalised_per_conversation`` that records it;
+        ``"train"`` adds ``spectrogram_standardise``, a Normalization per
+        (band, map) set to training-set statistics by
+        :func:`adapt_standardiser` (240 non-trainable values and a count:
+        241 more parameters). Ignored by the W and baseline variants.
 
     Returns
     -------
@@ -206,6 +232,7 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
         - ``"spectrogram"`` : ``(segment_frames, 40, 3)`` (S, WS), 600 for 6 s;
           log-mel, delta, delta-delta on the last axis
         - ``"compare"`` : ``(label_frames, n_features)`` (baseline)
+        - ``"frame_mask"`` : ``(label_frames,)`` (with ``frame_mask=True``)
 
         and returning ``"emotion"`` of shape ``(batch, label_frames, 2)``
         (arousal, valence; linear).
@@ -248,34 +275,47 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
         preset = preset.replace(long_conv=long_conv)
     if preset.long_conv not in _LONG_CONV_CHOICES:
         raise EmoInputError(f"preset {preset.name!r}: unknown long convolution {preset.long_conv!r}")
+    if spectrogram_norm not in _SPECTROGRAM_NORMS:
+        raise EmoInputError(
+            f"unknown spectrogram normalisation {spectrogram_norm!r}; "
+            f"choose one of {', '.join(_SPECTROGRAM_NORMS)}"
+        )
     steps = preset.label_frames(step)
     _check_geometry(preset, variant, steps)
     name = f"{variant}_{step}ms_{preset.name}"
+    inputs: dict[str, Any] = {}
+    mask = keras.Input((steps,), name="frame_mask") if frame_mask else None
 
     if variant == "baseline":
         if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
                 or n_features < 1:
             raise EmoInputError(f"n_features must be a positive integer, got {n_features!r}")
-        compare = keras.Input((steps, int(n_features)), name="compare")
-        x = keras.layers.Normalization(axis=-1, name="compare_standardise")(compare)
-        output = _sequence_head(x, preset.lstm_units_fused, preset.lstm_layers)
-        return keras.Model({"compare": compare}, output, name=name)
-
-    inputs: dict[str, Any] = {}
-    streams = []
-    if variant in ("W", "WS"):
-        inputs["waveform"] = keras.Input((preset.segment_samples, 1), name="waveform")
-        streams.append(_waveform_tower(inputs["waveform"], preset, steps))
-    if variant in ("S", "WS"):
-        inputs["spectrogram"] = keras.Input((preset.segment_frames, N_MELS, 3), name="spectrogram")
-        streams.append(_spectrogram_tower(inputs["spectrogram"], preset, steps))
-    if len(streams) == 2:
-        x = keras.layers.Concatenate(axis=-1, name="fusion")(streams)
+        inputs["compare"] = keras.Input((steps, int(n_features)), name="compare")
+        x = keras.layers.Normalization(axis=-1, name="compare_standardise")(inputs["compare"])
         units = preset.lstm_units_fused
     else:
-        x = streams[0]
-        units = preset.lstm_units_single
-    output = _sequence_head(x, units, preset.lstm_layers)
+        streams = []
+        if variant in ("W", "WS"):
+            inputs["waveform"] = keras.Input((preset.segment_samples, 1), name="waveform")
+            streams.append(_waveform_tower(inputs["waveform"], preset, steps))
+        if variant in ("S", "WS"):
+            inputs["spectrogram"] = keras.Input((preset.segment_frames, N_MELS, 3), name="spectrogram")
+            spectrogram = inputs["spectrogram"]
+            if spectrogram_norm == "train":
+                spectrogram = keras.layers.Normalization(
+                    axis=(-2, -1), name="spectrogram_standardise")(spectrogram)
+            elif spectrogram_norm == "conversation":
+                spectrogram = keras.layers.Identity(name=_PER_CONVERSATION_MARK)(spectrogram)
+            streams.append(_spectrogram_tower(spectrogram, preset, steps))
+        if len(streams) == 2:
+            x = keras.layers.Concatenate(axis=-1, name="fusion")(streams)
+            units = preset.lstm_units_fused
+        else:
+            x = streams[0]
+            units = preset.lstm_units_single
+    if mask is not None:
+        inputs["frame_mask"] = mask
+    output = _sequence_head(x, units, preset.lstm_layers, frame_mask=mask)
     return keras.Model(inputs, output, name=name)
 
 
@@ -284,90 +324,118 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
 # ----------------------------------------------------------------------------
 
 
-def adapt_standardiser(model: keras.Model, features, mask=None, *, chunk_size: int = 64) -> dict:
-    """Set the baseline's ``compare_standardise`` layer to training-set statistics.
+def _merge_moments(state, rows: np.ndarray):
+    """Chan et al.'s parallel update of (count, mean, M2) with a block of rows, in float64."""
+    count, mean, m2 = state
+    n = rows.shape[0]
+    if n == 0:
+        return state
+    block_mean = rows.mean(axis=0)
+    block_m2 = np.square(rows - block_mean).sum(axis=0)
+    total = count + n
+    delta = block_mean - mean
+    mean = mean + delta * (n / total)
+    m2 = m2 + block_m2 + np.square(delta) * (count * n / total)
+    return total, mean, m2
 
-    The mean and the population variance (1/N) of every feature are computed
-    in float64 over the frames whose mask is 1, in two passes over chunks of
-    segments (so that a memory-mapped feature array is never loaded whole),
-    and written into the layer's weights, which are saved with the model. A
-    feature with zero variance is divided by Keras's epsilon (1e-7) rather
-    than by 0; it is constant in training, so it is then 0 there.
+
+def adapt_standardiser(model: keras.Model, features, mask=None, *, input_name: str = "compare",
+                       chunk_size: int = 64) -> dict:
+    """Set a model's input standardiser to training-set statistics.
+
+    The baseline's ``compare_standardise`` (one mean and variance per ComParE
+    functional) and the ``spectrogram_standardise`` of models built with
+    ``spectrogram_norm="train"`` (one per mel band and map) are Keras
+    ``Normalization`` layers whose statistics are saved with the model. The
+    mean and the population variance (1/N) are computed in float64 over the
+    frames whose mask is 1, streaming over chunks (Chan et al.'s pairwise
+    update), so that a memory-mapped array, or a generator of batches, is
+    never held in memory whole. A feature with zero variance is divided by
+    Keras's epsilon (1e-7) rather than by 0.
 
     Parameters
     ----------
     model : keras.Model
-        A baseline model from :func:`build_model`.
-    features : array_like [shape=(n, T, d)]
-        Training features (segments, label steps, ComParE functionals).
+        A model from :func:`build_model` with the standardiser of ``input_name``.
+    features : array_like [shape=(n, T, *feature_shape)] or iterable of (array, mask)
+        Training inputs: the baseline's ``(n, T, 6373)`` ComParE features or a
+        spectrogram model's ``(n, F, 40, 3)`` spectrograms; or an iterable
+        yielding ``(block, block_mask)`` pairs of such blocks and their
+        ``(m, T)`` masks (then ``mask`` must be None).
     mask : array_like [shape=(n, T)], optional
         1 for frames to use, 0 for padding; all frames when omitted.
+    input_name : {"compare", "spectrogram"}, keyword-only
+        Which input's standardiser to set.
     chunk_size : int, keyword-only
-        Segments read at a time.
+        Segments read at a time from an array.
 
     Returns
     -------
     dict
-        ``{"mean": (d,) float64, "variance": (d,) float64, "count": int}``,
-        the statistics written (the layer stores them as float32).
+        ``{"mean": feature_shape float64, "variance": feature_shape float64,
+        "count": int}``, the statistics written (the layer stores float32).
 
     Raises
     ------
     EmoInputError
-        When the model has no ``compare_standardise`` layer, the shapes do not
-        match the model, the mask is not 0/1, fewer than two frames are
-        selected, or a selected feature value is not finite.
+        When the model has no such standardiser, the shapes do not match the
+        model, the mask is not 0/1, fewer than two frames are selected, or a
+        selected value is not finite.
     """
+    layer_name = _STANDARDISERS.get(input_name)
     try:
-        layer = model.get_layer("compare_standardise")
+        if layer_name is None:
+            raise ValueError(input_name)
+        layer = model.get_layer(layer_name)
     except (ValueError, AttributeError):
         raise EmoInputError(
-            f"model {getattr(model, 'name', model)!r} has no compare_standardise layer "
-            "(only baseline models are standardised)"
+            f"model {getattr(model, 'name', model)!r} has no {layer_name or input_name} layer "
+            "(only baseline models and spectrogram models built with spectrogram_norm='train' "
+            "are standardised)"
         ) from None
-    features_shape = np.shape(features)
-    width = int(layer.adapt_mean.shape[-1])
-    if len(features_shape) != 3 or features_shape[-1] != width:
-        raise EmoInputError(f"features must have shape (n, T, {width}), got {features_shape}")
-    n, steps = features_shape[:2]
-    if mask is None:
-        mask = np.ones((n, steps), dtype=bool)
-    else:
-        mask = np.asarray(mask)
-        if mask.shape != (n, steps):
-            raise EmoInputError(f"mask must have shape ({n}, {steps}), got {mask.shape}")
-        if not np.all((mask == 0) | (mask == 1)):
+    feature_shape = tuple(int(d) for d in layer.adapt_mean.shape)  # (6373,) or (40, 3)
+
+    def blocks():
+        if mask is None and not hasattr(features, "shape") and not isinstance(features, (list, np.ndarray)):
+            yield from features
+            return
+        shape = np.shape(features)
+        if len(shape) != 2 + len(feature_shape) or tuple(shape[2:]) != feature_shape:
+            raise EmoInputError(
+                f"features must have shape (n, T, {', '.join(map(str, feature_shape))}), got {shape}"
+            )
+        n, steps = shape[:2]
+        full = np.ones((n, steps), dtype=bool) if mask is None else np.asarray(mask)
+        if full.shape != (n, steps):
+            raise EmoInputError(f"mask must have shape ({n}, {steps}), got {full.shape}")
+        for start in range(0, n, max(1, int(chunk_size))):
+            yield features[start:start + chunk_size], full[start:start + chunk_size]
+
+    state = (0, np.zeros(feature_shape), np.zeros(feature_shape))
+    for position, (block, block_mask) in enumerate(blocks()):
+        block = np.asarray(block, dtype=np.float64)
+        block_mask = np.asarray(block_mask)
+        if block.shape[2:] != feature_shape or block_mask.shape != block.shape[:2]:
+            raise EmoInputError(
+                f"block {position}: features {block.shape} and mask {block_mask.shape} do not fit "
+                f"(n, T, {', '.join(map(str, feature_shape))}) and (n, T)"
+            )
+        if not np.all((block_mask == 0) | (block_mask == 1)):
             raise EmoInputError("mask values must be 0 or 1")
-        mask = mask.astype(bool)
-    count = int(mask.sum())
+        rows = block[block_mask.astype(bool)]
+        if not np.all(np.isfinite(rows)):
+            raise EmoInputError(f"features contain non-finite values (block {position})")
+        state = _merge_moments(state, rows.reshape(-1, *feature_shape))
+    count, mean, m2 = state
     if count < 2:
         raise EmoInputError(f"need at least 2 unmasked frames to standardise, got {count}")
-    chunk_size = max(1, int(chunk_size))
+    variance = m2 / count
 
-    def selected_rows():
-        for start in range(0, n, chunk_size):
-            block = np.asarray(features[start:start + chunk_size], dtype=np.float64)
-            rows = block[mask[start:start + chunk_size]]
-            if not np.all(np.isfinite(rows)):
-                raise EmoInputError(
-                    f"features contain non-finite values in segments {start}-{start + len(block) - 1}"
-                )
-            yield rows
-
-    total = np.zeros(width, dtype=np.float64)
-    for rows in selected_rows():
-        total += rows.sum(axis=0)
-    mean = total / count
-    squares = np.zeros(width, dtype=np.float64)
-    for rows in selected_rows():
-        squares += np.square(rows - mean).sum(axis=0)
-    variance = squares / count
-
-    layer.adapt_mean.assign(mean.astype(np.float32))
-    layer.adapt_variance.assign(variance.astype(np.float32))
+    layer.adapt_mean.assign(mean.reshape(layer.adapt_mean.shape).astype(np.float32))
+    layer.adapt_variance.assign(variance.reshape(layer.adapt_variance.shape).astype(np.float32))
     layer.count.assign(count)
     layer.finalize_state()
-    return {"mean": mean, "variance": variance, "count": count}
+    return {"mean": mean, "variance": variance, "count": int(count)}
 
 
 # ----------------------------------------------------------------------------
@@ -393,7 +461,10 @@ def describe_model(model: keras.Model) -> dict:
         ``variant`` ("W", "S", "WS", "baseline"), ``label_step_ms`` (20 or 40),
         ``segment_seconds`` (float), ``label_frames`` (int, T), ``preset``
         (the preset name from the model name, or None when the name does not
-        follow ``"<variant>_<step>ms_<preset>"`` or disagrees with the shapes).
+        follow ``"<variant>_<step>ms_<preset>"`` or disagrees with the shapes),
+        ``frame_mask`` (whether the model takes the ``"frame_mask"`` input),
+        ``spectrogram_norm`` (what its spectrogram input holds: ``"none"``,
+        ``"conversation"`` or ``"train"``; None without a spectrogram input).
 
     Raises
     ------
@@ -416,8 +487,9 @@ def describe_model(model: keras.Model) -> dict:
         output_names = tuple(model.output_names)
     except (AttributeError, TypeError, ValueError):
         raise _not_ours(model, "not a functional model") from None
+    data_inputs = set(input_names) - {"frame_mask"}
     variant = next(
-        (name for name, wanted in _INPUTS_OF_VARIANT.items() if set(wanted) == set(input_names)),
+        (name for name, wanted in _INPUTS_OF_VARIANT.items() if set(wanted) == data_inputs),
         None,
     )
     if variant is None or len(input_names) != len(set(input_names)):
@@ -445,6 +517,8 @@ def describe_model(model: keras.Model) -> dict:
         shape = shapes["compare"]
         if len(shape) != 2 or shape[0] != steps or not shape[1]:
             raise _not_ours(model, f"compare input {shape}, expected ({steps}, n_features)")
+    if "frame_mask" in shapes and shapes["frame_mask"] != (steps,):
+        raise _not_ours(model, f"frame_mask input {shapes['frame_mask']}, expected ({steps},)")
 
     match = _NAME_PATTERN.match(model.name or "")
     named_step = int(match.group(2)) if match else None
@@ -465,12 +539,19 @@ def describe_model(model: keras.Model) -> dict:
     preset = None
     if match and match.group(1) == variant and named_step == step:
         preset = match.group(3)
+    spectrogram_norm = None
+    if "spectrogram" in shapes:
+        names = {layer.name for layer in model.layers}
+        spectrogram_norm = ("train" if _STANDARDISERS["spectrogram"] in names
+                            else "conversation" if _PER_CONVERSATION_MARK in names else "none")
     return {
         "variant": variant,
         "label_step_ms": step,
         "segment_seconds": seconds,
         "label_frames": steps,
         "preset": preset,
+        "frame_mask": "frame_mask" in shapes,
+        "spectrogram_norm": spectrogram_norm,
     }
 
 

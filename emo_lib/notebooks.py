@@ -1,19 +1,35 @@
 """Execute the study notebooks top to bottom with parameters (papermill).
 
 The notebooks in ``notebooks/`` have a cell tagged ``parameters`` holding
-``PROFILE``, ``SEMAINE_ROOT``, ``RECOLA_ROOT``, ``WORK`` and ``FIGURES``;
-:func:`run_notebooks` injects values and executes 01, 02, 03 and 04 in order.
-A notebook that raises stops the run with an error naming it.
+``PROFILE``, ``SEEDS``, ``SEMAINE_ROOT``, ``RECOLA_ROOT``, ``WORK`` and
+``FIGURES``; :func:`run_notebooks` injects values and executes 01, 02, 03 and 04
+in order.
+
+What the executed notebooks keep is what the repository commits, so they hold
+no path of the machine that ran them: the kernel runs in the folder the
+executed notebook is written to, every path injected is relative to that
+folder (``WORK = "../work"`` for the default layout), and the notebook's
+papermill metadata names the input and output notebooks relative to it too.
+
+While a notebook runs, its cells' output is streamed to the terminal
+(papermill's ``log_output``), so long cells show their progress. A notebook
+that raises stops the run with an :class:`~emo_lib.errors.EmoInputError`
+naming the notebook, the cell and its exception, in one line; the executed
+notebook, with the failing cell's traceback, is kept for reading.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 
 from .errors import EmoInputError
 
-__all__ = ["NOTEBOOKS", "run_notebooks", "show_figure"]
+__all__ = ["NOTEBOOKS", "notebook_parameters", "run_notebooks", "show_figure"]
+
+logger = logging.getLogger(__name__)
 
 NOTEBOOKS = (
     "01_data_preparation.ipynb",
@@ -25,10 +41,12 @@ NOTEBOOKS = (
 
 
 def show_figure(path: str | Path, caption: str = "", width: int = 900):
-    """Show a figure in a notebook by reference, so the notebook file stays small.
+    """Show a figure in a notebook by reference (kept for older notebooks).
 
-    The figure is linked relative to the working folder (the notebooks' folder
-    when run by :func:`run_notebooks` or opened in Jupyter), not embedded.
+    The notebooks now display their figures inline; this function is no
+    longer used by them. The figure is linked relative to the working folder
+    (the executed notebook's folder when run by :func:`run_notebooks`), not
+    embedded.
 
     Returns
     -------
@@ -45,12 +63,119 @@ def show_figure(path: str | Path, caption: str = "", width: int = 900):
     return HTML(text)
 
 
+def _relative(path: str | Path | None, base: Path) -> str | None:
+    """``path`` relative to ``base`` (POSIX separators); absolute only where no relative path exists."""
+    if path is None:
+        return None
+    target = Path(path).resolve()
+    try:
+        return Path(os.path.relpath(target, base)).as_posix()
+    except ValueError:  # another drive on Windows
+        return target.as_posix()
+
+
+def notebook_parameters(*, profile: str = "quick", seeds: list[int] | None = None,
+                        semaine: str | Path | None = None, recola: str | Path | None = None,
+                        work: str | Path = "work", figures: str | Path = "figures",
+                        base: str | Path = "notebooks") -> dict:
+    """The parameters :func:`run_notebooks` injects, paths relative to ``base``.
+
+    Parameters
+    ----------
+    profile : str
+    seeds : list of int, optional
+    semaine, recola : path, optional
+        Corpus roots (None: the synthetic stand-in).
+    work, figures : path
+        Relative paths are taken from the current folder, as on the command line.
+    base : path
+        The folder the kernel runs in (the executed notebook's folder).
+
+    Returns
+    -------
+    dict
+        ``PROFILE``, ``SEEDS``, ``SEMAINE_ROOT``, ``RECOLA_ROOT``, ``WORK``,
+        ``FIGURES``; every path relative to ``base``.
+
+    Examples
+    --------
+    >>> notebook_parameters(base="notebooks")["WORK"]
+    '../work'
+    """
+    base = Path(base).resolve()
+    return {
+        "PROFILE": profile,
+        "SEEDS": None if seeds is None else [int(seed) for seed in seeds],
+        "SEMAINE_ROOT": _relative(semaine, base),
+        "RECOLA_ROOT": _relative(recola, base),
+        "WORK": _relative(work, base),
+        "FIGURES": _relative(figures, base),
+    }
+
+
+class _CellOutputHandler(logging.Handler):
+    """Writes papermill's logged cell output to the terminal as it comes."""
+
+    def __init__(self, stream):
+        super().__init__(logging.INFO)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            self.stream.write(text if text.endswith("\n") else text + "\n")
+            self.stream.flush()
+        except Exception:  # noqa: BLE001 - a display problem must not stop the run
+            self.handleError(record)
+
+
+def _kernel_manager_class():
+    """Kernels talk to papermill over local IPC sockets on POSIX systems (TCP elsewhere).
+
+    Over TCP, ipykernel warns at every start that its traffic is not encrypted;
+    IPC sockets (files in Jupyter's runtime folder, readable by the user only)
+    are what that warning recommends.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    if os.name != "posix":
+        return AsyncKernelManager
+
+    class _IPCKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return _IPCKernelManager
+
+
+def _tidy_metadata(target: Path, source: Path) -> None:
+    """Keep machine paths out of the executed notebook's papermill metadata."""
+    import nbformat
+
+    if not target.exists():
+        return
+    try:
+        notebook = nbformat.read(target, as_version=4)
+        meta = notebook.metadata.get("papermill")
+        if meta is None:
+            return
+        meta["input_path"] = _relative(source, target.parent)
+        meta["output_path"] = target.name
+        nbformat.write(notebook, target)
+    except Exception as error:  # noqa: BLE001 - never hide the execution's own outcome
+        logger.warning("%s: could not rewrite the papermill metadata (%s)", target, error)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
                   semaine: str | Path | None = None,
                   recola: str | Path | None = None, work: str | Path = "work",
                   figures: str | Path = "figures", notebook_dir: str | Path = "notebooks",
                   output_dir: str | Path | None = None, names: tuple[str, ...] = NOTEBOOKS,
-                  timeout: int = 3600) -> list[Path]:
+                  timeout: int = 3600, log_output: bool = True) -> list[Path]:
     """Execute the notebooks in order, in place (or into ``output_dir``).
 
     Parameters
@@ -68,41 +193,78 @@ def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
     notebook_dir : path
     output_dir : path, optional
         Where executed notebooks are written (default: over the originals).
+        The kernel runs there, and every path is injected relative to it.
     names : tuple of str
     timeout : int
         Seconds a single cell may run.
+    log_output : bool
+        Stream each cell's output to standard output while it runs.
 
     Returns
     -------
     list of pathlib.Path
         The executed notebooks.
-    """
-    import papermill
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    Raises
+    ------
+    EmoInputError
+        A notebook is missing, a cell raised (the message names the notebook,
+        the cell and its exception), a cell ran past ``timeout``, the kernel
+        died, or papermill is not installed.
+    """
+    try:
+        import papermill
+        from jupyter_client.kernelspec import NoSuchKernel
+        from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    except ImportError as error:
+        raise EmoInputError(f"executing the notebooks needs papermill ({error}): "
+                            "pip install 'emo_lib[notebooks]'") from None
+
     notebook_dir = Path(notebook_dir).resolve()
     output_dir = Path(output_dir).resolve() if output_dir is not None else notebook_dir
-    output_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {
-        "PROFILE": profile,
-        "SEEDS": None if seeds is None else [int(seed) for seed in seeds],
-        "SEMAINE_ROOT": None if semaine is None else str(Path(semaine).resolve()),
-        "RECOLA_ROOT": None if recola is None else str(Path(recola).resolve()),
-        "WORK": str(Path(work).resolve()),
-        "FIGURES": str(Path(figures).resolve()),
-    }
-    written = []
     for name in names:
-        source = notebook_dir / name
-        if not source.exists():
-            raise EmoInputError("notebook not found", path=source)
-        target = output_dir / name
-        print(f"executing {name} (profile {profile})", flush=True)
-        try:
-            papermill.execute_notebook(str(source), str(target), parameters=parameters,
-                                       cwd=str(notebook_dir), kernel_name="python3",
-                                       progress_bar=False, execution_timeout=timeout)
-        except papermill.PapermillExecutionError as error:
-            raise RuntimeError(f"{target}: a cell failed: {error.ename}: {error.evalue}") from None
-        written.append(target)
+        if not (notebook_dir / name).exists():
+            raise EmoInputError("notebook not found", path=notebook_dir / name)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    parameters = notebook_parameters(profile=profile, seeds=seeds, semaine=semaine, recola=recola,
+                                     work=work, figures=figures, base=output_dir)
+
+    papermill_log = logging.getLogger("papermill")
+    handler = _CellOutputHandler(sys.stdout)
+    saved = papermill_log.level, papermill_log.propagate
+    if log_output:
+        papermill_log.addHandler(handler)
+        papermill_log.setLevel(logging.INFO)
+        papermill_log.propagate = False
+    written = []
+    try:
+        for name in names:
+            source = notebook_dir / name
+            target = output_dir / name
+            print(f"executing {name} (profile {profile})", flush=True)
+            try:
+                papermill.execute_notebook(str(source), str(target), parameters=parameters,
+                                           cwd=str(output_dir), kernel_name="python3",
+                                           progress_bar=False, log_output=log_output,
+                                           execution_timeout=timeout,
+                                           kernel_manager_class=_kernel_manager_class())
+            except papermill.PapermillExecutionError as error:
+                raise EmoInputError(
+                    f"cell In [{error.exec_count}] failed: {error.ename}: {_one_line(error.evalue)} "
+                    "(the executed notebook shows the traceback)", path=target) from None
+            except CellTimeoutError:
+                raise EmoInputError(f"a cell ran longer than {timeout} s", path=target) from None
+            except DeadKernelError as error:
+                raise EmoInputError(f"the kernel died ({_one_line(error)})", path=target) from None
+            except NoSuchKernel:
+                raise EmoInputError("no Jupyter kernel 'python3' (pip install ipykernel)",
+                                    path=source) from None
+            finally:
+                _tidy_metadata(target, source)
+            written.append(target)
+    finally:
+        if log_output:
+            papermill_log.removeHandler(handler)
+            papermill_log.setLevel(saved[0])
+            papermill_log.propagate = saved[1]
     return written

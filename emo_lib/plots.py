@@ -2,9 +2,9 @@
 
 Figures 1 to 3 of the paper (architecture, arousal of one segment, valence of
 one segment with its LIME explanation), one LIME explanation on its own, the
-learning curves, the comparison of our CCCs with the paper's, a prediction
-trace for ``emo predict --plot`` and a view of one segment as the model sees
-it.
+stability of LIME over seeds and sample counts, the learning curves, the
+comparison of our CCCs with the paper's, a prediction trace for
+``emo predict --plot`` and a view of one segment as the model sees it.
 
 Each function builds a :class:`matplotlib.figure.Figure` directly (no
 ``pyplot``, so the session's backend and figure registry are left alone),
@@ -13,6 +13,13 @@ rendered with Agg) and returns it. Figure sizes are fixed, so a PNG is always
 ``figsize * DPI`` pixels. Every figure built from corpus data names the corpus
 (``corpus_label``, for example ``"synthetic stand-in (SEMAINE layout)"``) in
 its title (Figure 1, whose data are only the example inputs, when given).
+
+Conventions a course can rely on: legends sit outside the data (to the right
+of the axes or in a strip above them); every colour bar is labelled; maps of
+signed values (LIME weights, delta maps) use a diverging colour map centred on
+zero; mel axes are labelled in Hz at the centre frequencies of the bands
+(:func:`mel_band_centres`, the filterbank of :mod:`emo_lib.features`); times
+are seconds from the segment's start, a label drawn at the end of its window.
 
 Line styles of the model comparisons follow the paper's Figures 2 and 3:
 ground truth solid blue, W only dashed yellow-orange, S only dotted red, W+S
@@ -25,31 +32,37 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from .config import FRAME_HOP_SECONDS, SAMPLE_RATE
 from .corpora.base import DIMENSIONS
 from .errors import EmoInputError
 from .io import atomic_path
+from .metrics import ccc
 
 __all__ = [
     "DPI",
     "LINE_STYLES",
     "MODEL_LABELS",
+    "DIVERGING_CMAP",
     "save_figure",
+    "mel_band_centres",
     "figure1_architecture",
     "figure2_arousal",
     "figure3_valence",
     "plot_explanation",
+    "plot_lime_stability",
     "plot_learning_curves",
     "plot_trace",
     "plot_segment",
     "plot_model_comparison",
 ]
 
-DPI = 150
+DPI = 110
 """Resolution of every PNG written by this module (dots per inch)."""
 
 LINE_STYLES: dict[str, dict[str, Any]] = {
@@ -64,7 +77,12 @@ MODEL_LABELS = {"truth": "ground truth", "W": "W only", "S": "S only", "WS": "W 
                 "baseline": "baseline (ComParE)"}
 """Legend names of the models."""
 
+DIVERGING_CMAP = "RdBu_r"
+"""Colour map of signed values (red positive, blue negative), always centred on zero."""
+
+_DIMENSION_COLOURS = {"arousal": "#d62728", "valence": "#1f5fbf"}
 _MODEL_ALIASES = {"W": "W", "S": "S", "WS": "WS", "W+S": "WS"}
+_LEGEND_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 
 
 # ---------------------------------------------------------------------------
@@ -123,15 +141,62 @@ def _log_mel(spectrogram: Any) -> np.ndarray:
     return spec
 
 
-def _show_map(ax, fig, values: np.ndarray, title: str, *, cmap: str = "magma", colorbar: bool = True):
-    """A (F, n_mels) map with time (s) across and mel band up."""
+def mel_band_centres(n_mels: int = 40) -> np.ndarray:
+    """Centre frequency of every mel band of :func:`emo_lib.features.log_mel_deltas`.
+
+    The filterbank is librosa's (Slaney mel scale, 0 Hz to the Nyquist
+    frequency of 16 kHz audio): band ``b`` is a triangle whose peak is the
+    ``b + 1``-th of ``n_mels + 2`` frequencies equally spaced in mel between 0
+    and 8,000 Hz.
+
+    Parameters
+    ----------
+    n_mels : int
+        Number of bands (40).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels,), dtype=float64]
+        Hz, band 0 (the lowest) first.
+
+    Examples
+    --------
+    >>> mel_band_centres(40)[[0, -1]].round().tolist()
+    [74.0, 7415.0]
+    """
+    import librosa
+
+    if isinstance(n_mels, bool) or int(n_mels) != n_mels or n_mels < 1:
+        raise EmoInputError(f"n_mels must be a positive integer, got {n_mels!r}")
+    return librosa.mel_frequencies(int(n_mels) + 2, fmin=0.0, fmax=SAMPLE_RATE / 2)[1:-1]
+
+
+def _set_mel_axis(ax, n_mels: int, *, every: int = 5) -> None:
+    """Label a (band) y axis drawn over ``[0, n_mels]`` with band centre frequencies in Hz."""
+    centres = mel_band_centres(n_mels)
+    bands = np.unique(np.r_[np.arange(0, n_mels, every), n_mels - 1]) if n_mels > 1 else np.array([0])
+    if bands.size > 2 and bands[-1] - bands[-2] < every / 2:
+        bands = np.delete(bands, -2)  # keep the top band's tick, drop the crowded one below it
+    ax.set_yticks(bands + 0.5, [f"{centres[b]:.0f}" for b in bands])
+    ax.set_ylabel("frequency (Hz)")
+
+
+def _show_map(ax, fig, values: np.ndarray, title: str, *, cmap: str = "magma", colorbar: bool = True,
+              label: str | None = None, diverging: bool = False):
+    """A (F, n_mels) map with time (s) across and frequency up; a labelled colour bar."""
     n_frames, n_mels = values.shape
-    image = ax.imshow(values.T, origin="lower", aspect="auto", cmap=cmap, interpolation="nearest",
-                      extent=(0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels)))
-    ax.set_ylabel("mel band")
+    options: dict[str, Any] = {"cmap": cmap}
+    if diverging:
+        options = {"cmap": DIVERGING_CMAP,
+                   "norm": CenteredNorm(vcenter=0.0, halfrange=float(np.max(np.abs(values))) or 1.0)}
+    image = ax.imshow(values.T, origin="lower", aspect="auto", interpolation="nearest",
+                      extent=(0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels)), **options)
+    _set_mel_axis(ax, n_mels)
     ax.set_title(title, fontsize=10)
     if colorbar:
-        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
+        if not label:
+            raise ValueError("a colour bar needs a label")
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03, label=label)
     return image
 
 
@@ -157,92 +222,141 @@ def _draw_words(ax, words: Sequence[tuple[float, float, str]], xlim: tuple[float
 
 
 # ---------------------------------------------------------------------------
-# Figure 1: the architecture, read from the built model
+# Figure 1: the architecture, read from the model's public configuration
 # ---------------------------------------------------------------------------
 
 _INPUT_ORDER = ("waveform", "spectrogram", "compare")
+_SIDE_INPUTS = ("frame_mask",)
 _TOWER_PREFIXES = ("wave_", "spec_", "compare_")
 _COLUMN_COLOURS = {"waveform": "#fde3b5", "spectrogram": "#f7c6c4", "compare": "#d9d9f3",
-                   "shared": "#cfe8cf", "input": "#e6e6e6"}
+                   "shared": "#cfe8cf", "input": "#e6e6e6", "side": "#ece4f4"}
 
 
-def _producer(tensor):
-    history = getattr(tensor, "_keras_history", None)
-    return None if history is None else history.operation
+def _tensor_refs(value: Any) -> list[tuple[str, tuple]]:
+    """``(producing layer, shape)`` of every Keras tensor in a serialised call (an inbound node)."""
+    refs: list[tuple[str, tuple]] = []
+    if isinstance(value, Mapping):
+        if value.get("class_name") == "__keras_tensor__":
+            config = value.get("config") or {}
+            history = config.get("keras_history")
+            if history:
+                refs.append((str(history[0]), tuple(config.get("shape") or ())))
+            return refs
+        for item in value.values():
+            refs += _tensor_refs(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            refs += _tensor_refs(item)
+    return refs
 
 
-def _parents(operation) -> list:
-    import keras
+def _output_refs(value: Any) -> list[str]:
+    """Layer names of ``get_config()["output_layers"]`` (one ``[name, node, index]`` or a nest of them)."""
+    if isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[0], str):
+        return [value[0]]
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    names: list[str] = []
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            names += _output_refs(item)
+    return names
 
-    if isinstance(operation, keras.layers.InputLayer):
-        return []
+
+def _model_graph(model) -> tuple[list[dict], dict[str, list[str]], dict[str, tuple]]:
+    """Layers (in order), their parents and output shapes from ``model.get_config()``."""
     try:
-        inputs = operation.input
-    except (AttributeError, ValueError, RuntimeError):
-        return []
-    parents = []
-    for tensor in keras.tree.flatten(inputs):
-        producer = _producer(tensor)
-        if producer is not None and producer not in parents:
-            parents.append(producer)
-    return parents
+        config = model.get_config()
+        layers = config["layers"]
+    except (AttributeError, KeyError, TypeError, NotImplementedError):
+        raise EmoInputError(f"expected a functional keras.Model, got {type(model).__name__}") from None
+    if not isinstance(layers, list) or not layers:
+        raise EmoInputError(f"expected a functional keras.Model, got {type(model).__name__}")
+    parents: dict[str, list[str]] = {}
+    shapes: dict[str, tuple] = {}
+    for layer in layers:
+        refs = _tensor_refs(layer.get("inbound_nodes", []))
+        parents[layer["name"]] = list(dict.fromkeys(name for name, _ in refs))
+        for name, shape in refs:
+            shapes.setdefault(name, shape)
+    for name, tensor in zip(_output_refs(config.get("output_layers")), list(model.outputs)):
+        shapes.setdefault(name, tuple(tensor.shape))
+    for layer in layers:  # anything neither consumed nor an output: ask the layer
+        if layer["name"] not in shapes:
+            try:
+                shapes[layer["name"]] = tuple(model.get_layer(layer["name"]).output.shape)
+            except (ValueError, AttributeError, RuntimeError):
+                pass
+    return layers, parents, shapes
 
 
-def _shape_text(operation) -> str:
-    try:
-        shape = operation.output.shape
-    except (AttributeError, ValueError, RuntimeError):
+def _shape_text(shape: tuple | None) -> str:
+    if not shape:
         return "?"
     return " x ".join("?" if d is None else str(d) for d in tuple(shape)[1:])
 
 
-def _detail(operation) -> str:
-    kind = type(operation).__name__
-    try:
-        config = operation.get_config()
-    except (NotImplementedError, AttributeError, TypeError):
-        config = {}
+def _detail(layer: Mapping[str, Any]) -> str:
+    kind = str(layer.get("class_name", "?"))
+    config = layer.get("config") or {}
 
     def join(value):
         return " x ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
     activation = config.get("activation")
     act = f", {activation}" if activation not in (None, "linear") else ""
+    if kind == "InputLayer":
+        if layer["name"] == "frame_mask":
+            return "1 = real step, 0 = padding"
+        return "input"
     if "filters" in config:
         return f"{kind} {config['filters']} filters, kernel {join(config.get('kernel_size'))}{act}"
     if kind == "Bidirectional":
-        inner = config.get("layer", {}).get("config", {})
+        inner = (config.get("layer") or {}).get("config", {})
         return f"Bidirectional {inner.get('units', '?')}-cell LSTM"
     if "units" in config:
         return f"{kind} {config['units']} units, {activation or 'linear'}"
     if kind == "CrossChannelMaxPool":
         return f"cross-channel max, groups of {config.get('pool_size')}"
+    if kind == "FrameMasking":
+        return "masks padded label steps"
+    if kind == "ClearMask":
+        return "drops the mask"
+    if kind == "Normalization":
+        return "Normalization (training-set statistics)"
     if "pool_size" in config:
         return f"{kind} {join(config['pool_size'])}"
     if "rate" in config:
         return f"{kind} {config['rate']}"
-    if kind == "InputLayer":
-        return "input"
     return kind
 
 
 def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | Path | None = None, *,
                          corpus_label: str | None = None) -> Figure:
-    """The paper's Figure 1, drawn from a built model's own layers.
+    """The paper's Figure 1, drawn from a built model's public configuration.
 
-    Every operation of the functional model is a box with its name, kind,
-    main settings and output shape (batch axis left out). Operations that
-    depend on one input only form that input's tower (waveform on the left,
+    The graph comes from ``model.get_config()`` (its layer list and each
+    layer's inbound nodes), the output shapes from the shapes recorded there
+    and ``model.outputs``. Every operation is a box with its name, kind, main
+    settings and output shape (batch axis left out). Operations that depend on
+    one data input only form that input's tower (waveform on the left,
     spectrogram on the right); the fusion and what follows it are centred.
-    Arrows follow the model's graph. The example inputs are drawn on top.
+    Arrows follow the graph. The example inputs are drawn on top, and the
+    title states the model's parameter count (4,762,834 for the paper's W+S
+    model at 20 ms).
+
+    A ``"frame_mask"`` input (1 for real label steps, 0 for padding) is drawn
+    as a small side input: a narrow box at the right, level with the layer
+    that takes it (``frame_masking``), joined to it by a dashed arrow; it gets
+    no example panel and does not count as a tower.
 
     Parameters
     ----------
     model : keras.Model
         A functional model (W, S, WS or baseline from
-        :func:`emo_lib.models.build_model`).
+        :func:`emo_lib.models.build_model`, with or without ``frame_mask``).
     example_inputs : dict
-        One segment per model input, without batch axis: ``"waveform"``
+        One segment per data input, without batch axis: ``"waveform"``
         (S,) or (S, 1), ``"spectrogram"`` (F, 40, 3) or (F, 40).
     path : str or pathlib.Path, optional
         Where to write the PNG.
@@ -253,63 +367,78 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
     Returns
     -------
     matplotlib.figure.Figure
+        One axes per example input, then the diagram's axes (last).
     """
     label = None if corpus_label is None else _label(corpus_label)
+    layers, parents, shapes = _model_graph(model)
     try:
         input_names = [tensor.name for tensor in model.inputs]
-        operations = list(getattr(model, "operations", model.layers))
     except (AttributeError, TypeError):
         raise EmoInputError(f"expected a functional keras.Model, got {type(model).__name__}") from None
     if not isinstance(example_inputs, Mapping):
         raise EmoInputError("example_inputs must be a dict of arrays, one per model input")
-    missing = [name for name in input_names if name not in example_inputs]
+    side_inputs = [name for name in input_names if name in _SIDE_INPUTS]
+    data_inputs = [name for name in input_names if name not in _SIDE_INPUTS]
+    missing = [name for name in data_inputs if name not in example_inputs]
     if missing:
         raise EmoInputError(f"example_inputs lack {', '.join(missing)} (the model's inputs)")
-    ordered_inputs = sorted(input_names, key=lambda n: (_INPUT_ORDER.index(n) if n in _INPUT_ORDER
-                                                         else len(_INPUT_ORDER), n))
+    ordered_inputs = sorted(data_inputs, key=lambda n: (_INPUT_ORDER.index(n) if n in _INPUT_ORDER
+                                                        else len(_INPUT_ORDER), n))
+    names = [layer["name"] for layer in layers]
+    by_name = {layer["name"]: layer for layer in layers}
 
     # Which inputs does each operation depend on?
-    sources: dict[int, frozenset] = {}
+    sources: dict[str, frozenset] = {}
 
-    def source_of(operation) -> frozenset:
-        key = id(operation)
-        if key not in sources:
-            parents = _parents(operation)
-            if not parents:
-                sources[key] = frozenset([operation.name]) if operation.name in input_names \
-                    else frozenset()
+    def source_of(name: str) -> frozenset:
+        if name not in sources:
+            sources[name] = frozenset()  # guards against cycles in a malformed config
+            ups = [p for p in parents.get(name, []) if p in by_name]
+            if not ups:
+                sources[name] = frozenset([name]) if name in input_names else frozenset()
             else:
-                sources[key] = frozenset().union(*(source_of(p) for p in parents))
-        return sources[key]
+                sources[name] = frozenset().union(*(source_of(p) for p in ups))
+        return sources[name]
 
-    columns: dict[str, list] = {name: [] for name in ordered_inputs}
-    shared: list = []
-    for operation in operations:
-        origin = source_of(operation)
-        if len(ordered_inputs) > 1 and len(origin) == 1:
-            columns[next(iter(origin))].append(operation)
-        elif len(ordered_inputs) == 1:
-            columns[ordered_inputs[0]].append(operation)
+    side_ops = [n for n in names if source_of(n) and source_of(n) <= set(side_inputs)]
+    columns: dict[str, list[str]] = {name: [] for name in ordered_inputs}
+    shared: list[str] = []
+    for name in names:
+        if name in side_ops:
+            continue
+        origin = source_of(name) - set(side_inputs)
+        if len(ordered_inputs) == 1:
+            columns[ordered_inputs[0]].append(name)
+        elif len(origin) == 1:
+            columns[next(iter(origin))].append(name)
         else:
-            shared.append(operation)
-    tower_rows = max(len(ops) for ops in columns.values())
-    n_rows = tower_rows + len(shared)
+            shared.append(name)
+    tower_rows = max((len(ops) for ops in columns.values()), default=0)
+    n_rows = max(tower_rows + len(shared), 1)
 
-    n_columns = len(ordered_inputs)
-    x_of_column = {name: (index + 0.5) / n_columns for index, name in enumerate(ordered_inputs)}
-    box_width = 0.9 / n_columns if n_columns > 1 else 0.56
-    placement: dict[int, tuple[float, float, float, str]] = {}
-    for name, ops in columns.items():
-        for row, operation in enumerate(ops):
-            if not _parents(operation):
+    n_columns = max(len(ordered_inputs), 1)
+    main_right = 0.8 if side_ops else 1.0  # the side column takes the right fifth
+    x_of_column = {name: main_right * (index + 0.5) / n_columns for index, name in enumerate(ordered_inputs)}
+    box_width = main_right * (0.9 / n_columns if n_columns > 1 else 0.56)
+    placement: dict[str, tuple[float, float, float, str]] = {}
+    for column, ops in columns.items():
+        for row, name in enumerate(ops):
+            if not parents.get(name):
                 colour = "input"
-            elif n_columns == 1 and not operation.name.startswith(_TOWER_PREFIXES):
+            elif n_columns == 1 and not name.startswith(_TOWER_PREFIXES):
                 colour = "shared"  # the sequence model of a one-tower model
             else:
-                colour = name
-            placement[id(operation)] = (x_of_column[name], row, box_width, colour)
-    for index, operation in enumerate(shared):
-        placement[id(operation)] = (0.5, tower_rows + index, 0.56, "shared")
+                colour = column
+            placement[name] = (x_of_column[column], row, box_width, colour)
+    for index, name in enumerate(shared):
+        placement[name] = (main_right / 2, tower_rows + index, main_right * 0.56, "shared")
+    # side inputs: stacked in the right column, the last one level with its first consumer
+    consumers = {s: [n for n in names if s in parents.get(n, []) and n not in side_ops] for s in side_ops}
+    first_consumer_rows = [placement[c][1] for s in side_ops for c in consumers[s] if c in placement]
+    anchor = min(first_consumer_rows) if first_consumer_rows else n_rows - 1
+    start = max(anchor - (len(side_ops) - 1), 0)
+    for index, name in enumerate(side_ops):
+        placement[name] = (0.9, start + index, 0.17, "side")
 
     height = round(2.8 + 0.55 * n_rows, 1)  # whole pixels at DPI
     fig = Figure(figsize=(10.0, height), layout="constrained")
@@ -329,13 +458,15 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
             ax.set_xlim(0, wave.size / SAMPLE_RATE)
         elif name == "spectrogram":
             spec = _log_mel(value)
-            _show_map(ax, fig, spec, f"example input: log-mel, {spec.shape[0]} frames x "
-                      f"{spec.shape[1]} bands (+ 2 delta maps)", colorbar=False)
+            _show_map(ax, fig, spec, f"example input: log mel, {spec.shape[0]} frames x "
+                      f"{spec.shape[1]} bands (+ 2 delta maps)", label="log mel (model input)")
             ax.set_xlabel("time (s)")
         else:
             if value.ndim != 2:
                 raise EmoInputError(f"example input {name!r} must be 2-D, got shape {value.shape}")
-            ax.imshow(value.T, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
+            image = ax.imshow(value.T, origin="lower", aspect="auto", cmap="viridis",
+                              interpolation="nearest")
+            fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03, label=f"{name} (model input)")
             ax.set_xlabel("label step")
             ax.set_ylabel("feature")
             ax.set_title(f"example input: {name}, {value.shape[0]} x {value.shape[1]}", fontsize=9)
@@ -346,18 +477,27 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
     ax.set_ylim(n_rows, 0.0)
     ax.axis("off")
     top, bottom = 0.14, 0.86
-    for operation in operations:
-        x, row, width, colour = placement[id(operation)]
+    for name in names:
+        x, row, width, colour = placement[name]
+        side = colour == "side"
         ax.add_patch(FancyBboxPatch((x - width / 2, row + top), width, bottom - top,
                                     boxstyle="round,pad=0.004,rounding_size=0.02",
                                     facecolor=_COLUMN_COLOURS.get(colour, "#eeeeee"),
-                                    edgecolor="0.3", linewidth=0.8))
-        ax.text(x, row + 0.5, f"{operation.name}\n{_detail(operation)}  \u2192  {_shape_text(operation)}",
-                ha="center", va="center", fontsize=7.5, linespacing=1.3)
-        for parent in _parents(operation):
-            if id(parent) not in placement:
+                                    edgecolor="0.3", linewidth=0.8, linestyle="--" if side else "-"))
+        shape = _shape_text(shapes.get(name))
+        text = (f"{name}\n{_detail(by_name[name])}\n\u2192 {shape}" if side
+                else f"{name}\n{_detail(by_name[name])}  \u2192  {shape}")
+        ax.text(x, row + 0.5, text, ha="center", va="center", fontsize=6.5 if side else 7.5,
+                linespacing=1.15 if side else 1.3)
+        for parent in parents.get(name, []):
+            if parent not in placement:
                 continue
-            px, prow, _, _ = placement[id(parent)]
+            px, prow, pwidth, pcolour = placement[parent]
+            if pcolour == "side" and not side:  # a side input joins its consumer from the right
+                ax.annotate("", xy=(x + width / 2, row + 0.5), xytext=(px - pwidth / 2, prow + 0.5),
+                            arrowprops={"arrowstyle": "-|>", "color": "0.35", "linewidth": 0.8,
+                                        "linestyle": "--", "shrinkA": 0, "shrinkB": 0})
+                continue
             ax.annotate("", xy=(x, row + top), xytext=(px, prow + bottom),
                         arrowprops={"arrowstyle": "-|>", "color": "0.35", "linewidth": 0.8,
                                     "shrinkA": 0, "shrinkB": 0})
@@ -379,29 +519,45 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
 # Figures 2 and 3: one segment, ground truth and three models
 # ---------------------------------------------------------------------------
 
-def _prediction_axes(ax, times, truth, predictions, dimension):
+def _segment_ccc(truth: np.ndarray, prediction: np.ndarray, valid: np.ndarray) -> tuple[float, int]:
+    """CCC (:func:`emo_lib.metrics.ccc`) over the valid frames where both traces are finite."""
+    keep = valid & np.isfinite(truth) & np.isfinite(prediction)
+    return ccc(truth[keep], prediction[keep]), int(keep.sum())
+
+
+def _prediction_axes(ax, times, truth, predictions, dimension, valid):
     ax.plot(times, truth, label=MODEL_LABELS["truth"], **LINE_STYLES["truth"])
     for key, values in predictions.items():
-        ax.plot(times, values, label=MODEL_LABELS[key], **LINE_STYLES[key])
+        value, _ = _segment_ccc(truth, values, valid)
+        score = "n/a" if not np.isfinite(value) else f"{value:.3f}"
+        ax.plot(times, values, label=f"{MODEL_LABELS[key]}: CCC {score}", **LINE_STYLES[key])
     ax.set_ylabel(f"{dimension} (rating, -1 to 1)")
     ax.set_xlim(float(times[0]), float(times[-1]))
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize=8, ncols=2)
+    n_valid = int((valid & np.isfinite(truth)).sum())
+    ax.legend(fontsize=8, title=f"CCC on this segment\n({n_valid} labelled frames)",
+              title_fontsize=8, **_LEGEND_RIGHT)
 
 
-def _segment_figure(times, truth, predictions, words, dimension, corpus_label, extra_rows):
+def _segment_figure(times, truth, predictions, words, dimension, corpus_label, extra_rows, mask):
     label = _label(corpus_label)
     times = _vector("times", times)
     if np.any(np.diff(times) <= 0):
         raise EmoInputError("times must increase")
     truth = _vector("truth", truth, times.size, allow_nan=True)
     predictions = _predictions(predictions, times.size)
+    valid = np.ones(times.size, dtype=bool)
+    if mask is not None:
+        values = _vector("mask", mask, times.size)
+        if not np.all((values == 0) | (values == 1)):
+            raise EmoInputError("mask must hold 1 (labelled frame) or 0 (padding) only")
+        valid = values > 0
     rows = [4.0] + ([0.7] if words else []) + list(extra_rows)
     height = round(1.2 + sum(rows) * 0.85, 1)  # whole pixels at DPI
     fig = Figure(figsize=(10.0, height), layout="constrained")
     grid = fig.add_gridspec(len(rows), 1, height_ratios=rows)
     ax = fig.add_subplot(grid[0])
-    _prediction_axes(ax, times, truth, predictions, dimension)
+    _prediction_axes(ax, times, truth, predictions, dimension, valid)
     if words:
         strip = fig.add_subplot(grid[1], sharex=ax)
         _draw_words(strip, words, (float(times[0]), float(times[-1])))
@@ -413,13 +569,14 @@ def _segment_figure(times, truth, predictions, words, dimension, corpus_label, e
 
 def figure2_arousal(times: Any, truth: Any, predictions: Mapping[str, Any], *,
                     words: Sequence[tuple[float, float, str]] | None = None, corpus_label: str,
-                    path: str | Path | None = None) -> Figure:
+                    path: str | Path | None = None, mask: Any = None) -> Figure:
     """The paper's Figure 2: arousal of one segment, ground truth and the three models.
 
     Parameters
     ----------
     times : np.ndarray [shape=(T,)]
-        Label times in seconds, relative to the segment's start.
+        Label times in seconds, relative to the segment's start (the end of
+        each label window).
     truth : np.ndarray [shape=(T,)]
         Gold-standard arousal (NaN where masked; drawn as gaps).
     predictions : dict of np.ndarray [shape=(T,)]
@@ -432,28 +589,21 @@ def figure2_arousal(times: Any, truth: Any, predictions: Mapping[str, Any], *,
         Shown in the title.
     path : str or pathlib.Path, optional
         Where to write the PNG.
+    mask : np.ndarray [shape=(T,)], optional, keyword-only
+        1 for labelled frames, 0 for padding: padded frames are left out of
+        the CCC (as are frames where the truth is NaN).
 
     Returns
     -------
     matplotlib.figure.Figure
-        The first axes holds one line per trace, in the paper's styles.
+        The first axes holds one line per trace, in the paper's styles; its
+        legend, to the right of the axes, gives each model's CCC on this
+        segment (:func:`emo_lib.metrics.ccc` of the arrays passed in).
     """
     fig, _, _, label, _, _ = _segment_figure(times, truth, predictions, words, "arousal",
-                                             corpus_label, [])
+                                             corpus_label, [], mask)
     fig.suptitle(f"Arousal of one test segment: ground truth and predictions \u2014 {label}", fontsize=11)
     return save_figure(fig, path)
-
-
-def _lime_image(log_mel: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """RGB (F, n_mels, 3): bright colours where ``mask``, dimmed dark blue elsewhere."""
-    from matplotlib import colormaps
-
-    lo, hi = np.percentile(log_mel, [1, 99])
-    scaled = np.clip((log_mel - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
-    bright = colormaps["inferno"](0.3 + 0.7 * scaled)[..., :3]
-    dark_blue = np.array([0.03, 0.07, 0.30])
-    dim = 0.8 * dark_blue + 0.2 * colormaps["Blues"](scaled)[..., :3]
-    return np.where(mask[..., None], bright, dim)
 
 
 def _check_explanation(explanation, spectrogram) -> np.ndarray:
@@ -469,29 +619,72 @@ def _check_explanation(explanation, spectrogram) -> np.ndarray:
     return log_mel
 
 
-def _draw_lime_panel(ax, explanation, log_mel: np.ndarray, *, top_k: int, highlight: str,
+_HIGHLIGHTS = ("both", "positive", "negative")
+
+
+def _chosen_cells(explanation, top_k: int, highlight: str) -> np.ndarray:
+    if highlight not in _HIGHLIGHTS:
+        raise EmoInputError(f"highlight must be one of {', '.join(_HIGHLIGHTS)}, got {highlight!r}")
+    return explanation.top_cells(top_k, positive_only=highlight == "positive",
+                                 negative_only=highlight == "negative")
+
+
+def _outline_cells(ax, segments: np.ndarray, cells: np.ndarray, *, colour: str = "black") -> None:
+    """A rectangle around each chosen cell (in seconds and bands)."""
+    for cell in cells:
+        frames, bands = np.nonzero(segments == cell)
+        if frames.size == 0:
+            continue
+        x0, x1 = frames.min() * FRAME_HOP_SECONDS, (frames.max() + 1) * FRAME_HOP_SECONDS
+        ax.add_patch(Rectangle((x0, bands.min()), x1 - x0, bands.max() + 1 - bands.min(), fill=False,
+                               edgecolor=colour, linewidth=1.3, label="_top cell"))
+
+
+def _weights_norm(explanation) -> CenteredNorm:
+    limit = float(np.max(np.abs(explanation.weights))) or 1.0
+    return CenteredNorm(vcenter=0.0, halfrange=limit)
+
+
+def _draw_lime_panel(ax, fig, explanation, log_mel: np.ndarray, *, top_k: int, highlight: str,
                      model_name: str) -> None:
-    """The spectrogram with the chosen cells bright, the rest dark blue, the explained time dashed."""
-    chosen = explanation.top_cells(top_k, positive_only=highlight == "positive",
-                                   negative_only=highlight == "negative")
-    mask = np.isin(explanation.segments, chosen)
+    """Signed LIME weights over the spectrogram, top cells outlined, the explained time dashed.
+
+    The log-mel map is drawn in greys (dark = loud); each cell is tinted by its
+    weight with a diverging colour map centred on zero (red raises the output,
+    blue lowers it), more opaque the larger ``|weight|``.
+    """
+    chosen = _chosen_cells(explanation, top_k, highlight)
     n_frames, n_mels = log_mel.shape
-    ax.imshow(np.transpose(_lime_image(log_mel, mask), (1, 0, 2)), origin="lower", aspect="auto",
-              interpolation="nearest", extent=(0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels)))
-    ax.axvline(explanation.time_s, color="white", linestyle="--", linewidth=1.2)
+    extent = (0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels))
+    lo, hi = np.percentile(log_mel, [1, 99])
+    ax.imshow(log_mel.T, origin="lower", aspect="auto", interpolation="nearest", cmap="Greys",
+              vmin=lo, vmax=max(hi, lo + 1e-9), extent=extent)
+    heat = explanation.heatmap()
+    norm = _weights_norm(explanation)
+    alpha = 0.15 + 0.7 * np.abs(heat.T) / norm.halfrange
+    overlay = ax.imshow(heat.T, origin="lower", aspect="auto", interpolation="nearest",
+                        cmap=DIVERGING_CMAP, norm=norm, alpha=alpha, extent=extent)
+    fig.colorbar(overlay, ax=ax, pad=0.01, fraction=0.03,
+                 label=f"LIME weight: change of the {explanation.dimension} output\n"
+                       "when the cell is heard (red raises, blue lowers)")
+    _outline_cells(ax, explanation.segments, chosen)
+    ax.axvline(explanation.time_s, color="black", linestyle="--", linewidth=1.2,
+               label="explained time (end of its label window)")
+    ax.set_xlim(extent[0], extent[1])
     ax.set_xlabel("time in segment (s)")
-    ax.set_ylabel("mel band")
+    _set_mel_axis(ax, n_mels)
     cells = len(chosen)
+    which = {"both": "that move it most", "positive": "that most raise it",
+             "negative": "that most lower it"}[highlight]
     ax.set_title(
-        f"LIME: the {cells} grid cell{'' if cells == 1 else 's'} (of {explanation.weights.size}) "
-        f"that most {'raise' if highlight == 'positive' else 'lower'} "
-        f"the {model_name + ' ' if model_name else ''}model's "
-        f"{explanation.dimension} output at {explanation.time_s:.2f} s "
-        f"(\u00b1{explanation.context_frames} frames); local R\u00b2 = {explanation.score:.2f}, "
-        f"{explanation.num_samples} samples", fontsize=9)
+        f"LIME of the {model_name + ' ' if model_name else ''}model's {explanation.dimension} output "
+        f"at {explanation.time_s:.2f} s (\u00b1{explanation.context_frames} frames; dashed line), "
+        f"hidden cells silent; outlined: the {cells} cell{'' if cells == 1 else 's'} "
+        f"(of {explanation.weights.size}) {which}; local R\u00b2 = {explanation.score:.2f}, "
+        f"{explanation.num_samples} samples", fontsize=8.5, wrap=True)
     if not cells:
-        ax.text(0.5, 0.5, f"no cell has a {highlight} weight", color="white", ha="center",
-                va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, f"no cell has a {highlight} weight", ha="center", va="center",
+                transform=ax.transAxes)
 
 
 def _model_name(explained_model: str) -> str:
@@ -501,26 +694,30 @@ def _model_name(explained_model: str) -> str:
 def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], explanation=None,
                     spectrogram: Any = None, *, words: Sequence[tuple[float, float, str]] | None = None,
                     corpus_label: str, path: str | Path | None = None, top_k: int = 10,
-                    highlight: str = "positive", explained_model: str = "S") -> Figure:
+                    highlight: str = "both", explained_model: str = "S", mask: Any = None) -> Figure:
     """The paper's Figure 3: valence of one segment, and LIME's explanation below.
 
     Parameters
     ----------
-    times, truth, predictions, words, corpus_label, path
-        As for :func:`figure2_arousal`, with valence.
+    times, truth, predictions, words, corpus_label, path, mask
+        As for :func:`figure2_arousal`, with valence; the legend gives each
+        model's CCC on the segment.
     explanation : SpectrogramExplanation, optional
         From :func:`emo_lib.explain.explain_spectrogram`. When given, a
         vertical line marks the explained frame in the upper panel, and a lower
-        panel shows ``spectrogram``'s log-mel map with the explanation's
-        ``top_k`` positive cells (``highlight``) in bright colours and the rest
-        dimmed to dark blue, with a dashed line at the explained time.
+        panel shows ``spectrogram``'s log-mel map in greys with every cell
+        tinted by its signed LIME weight (diverging colour map centred on zero,
+        red raises the output, blue lowers it; a labelled colour bar), the
+        ``top_k`` cells of ``highlight`` outlined, and a dashed line at the
+        explained time (the end of the explained label window).
     spectrogram : np.ndarray [shape=(F, n_mels, 3) or (F, n_mels)], optional
         The explained segment's spectrogram (required with ``explanation``).
     top_k : int
-        Cells highlighted.
-    highlight : {"positive", "negative"}
-        Highlight the cells that raise the explained output (the default, as
-        in the paper's figure) or those that lower it (what drives a trough).
+        Cells outlined.
+    highlight : {"both", "positive", "negative"}
+        Outline the cells with the largest ``|weight|`` (default), those that
+        most raise the explained output (the paper's figure), or those that
+        most lower it (what drives a trough).
     explained_model : {"W", "S", "WS"}
         The model the explanation is of (the paper: S only), for the caption.
 
@@ -528,10 +725,10 @@ def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], expl
     -------
     matplotlib.figure.Figure
         Axes: the predictions, the word strip (with words), the LIME panel
-        (with an explanation).
+        and its colour bar (with an explanation).
     """
-    if highlight not in ("positive", "negative"):
-        raise EmoInputError(f"highlight must be 'positive' or 'negative', got {highlight!r}")
+    if highlight not in _HIGHLIGHTS:
+        raise EmoInputError(f"highlight must be one of {', '.join(_HIGHLIGHTS)}, got {highlight!r}")
     if explanation is not None and spectrogram is None:
         raise EmoInputError("figure3_valence needs the spectrogram to draw the explanation")
     log_mel = None
@@ -539,17 +736,18 @@ def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], expl
         log_mel = _check_explanation(explanation, spectrogram)
     extra = [3.6] if explanation is not None else []
     fig, grid, ax, label, times, used = _segment_figure(times, truth, predictions, words, "valence",
-                                                        corpus_label, extra)
+                                                        corpus_label, extra, mask)
     if explanation is not None:
         if not 0 <= explanation.frame < times.size:
             raise EmoInputError(f"the explanation's frame {explanation.frame} is outside the "
                                 f"{times.size} label times")
         model_name = _model_name(explained_model)
         ax.axvline(times[explanation.frame], color="0.3", linestyle=(0, (1, 3)), linewidth=1.2,
-                   label="explained time")
-        ax.legend(loc="best", fontsize=8, ncols=2)
+                   label=f"explained time ({model_name})")
+        legend = ax.get_legend()
+        ax.legend(fontsize=8, title=legend.get_title().get_text(), title_fontsize=8, **_LEGEND_RIGHT)
         lime_ax = fig.add_subplot(grid[used])
-        _draw_lime_panel(lime_ax, explanation, log_mel, top_k=top_k, highlight=highlight,
+        _draw_lime_panel(lime_ax, fig, explanation, log_mel, top_k=top_k, highlight=highlight,
                          model_name=model_name)
     fig.suptitle(f"Valence of one test segment: ground truth and predictions \u2014 {label}", fontsize=11)
     return save_figure(fig, path)
@@ -557,8 +755,8 @@ def figure3_valence(times: Any, truth: Any, predictions: Mapping[str, Any], expl
 
 def plot_explanation(explanation, spectrogram: Any, path: str | Path | None = None, *,
                      corpus_label: str, title: str | None = None, top_k: int = 10,
-                     highlight: str = "positive", explained_model: str | None = None) -> Figure:
-    """One LIME explanation on its own: the highlighted spectrogram and the weight of every cell.
+                     highlight: str = "both", explained_model: str | None = None) -> Figure:
+    """One LIME explanation on its own: the spectrogram, and the signed weight of every cell.
 
     Parameters
     ----------
@@ -572,42 +770,118 @@ def plot_explanation(explanation, spectrogram: Any, path: str | Path | None = No
         What is explained (for example ``"W+S valence, waveform held fixed"``);
         defaults to the explanation's dimension and time.
     top_k : int
-        Cells highlighted in the upper panel.
-    highlight : {"positive", "negative"}
+        Cells outlined in both panels.
+    highlight : {"both", "positive", "negative"}
         As for :func:`figure3_valence`.
     explained_model : {"W", "S", "WS"}, optional
-        Named in the upper panel's caption ("the model" when not given).
+        Named in the lower panel's caption ("the model" when not given).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels: the spectrogram with the chosen cells bright and the rest
-        dark blue; LIME's weight per cell (red raises the output, blue lowers
-        it), with a colour bar.
+        Two panels, each with a labelled colour bar: the log-mel map as the
+        model saw it, with the ``top_k`` cells outlined and the explained time
+        dashed; the LIME panel of :func:`figure3_valence` (signed weights over
+        the spectrogram, diverging colour map centred on zero).
     """
     label = _label(corpus_label)
-    if highlight not in ("positive", "negative"):
-        raise EmoInputError(f"highlight must be 'positive' or 'negative', got {highlight!r}")
+    if highlight not in _HIGHLIGHTS:
+        raise EmoInputError(f"highlight must be one of {', '.join(_HIGHLIGHTS)}, got {highlight!r}")
     log_mel = _check_explanation(explanation, spectrogram)
     fig = Figure(figsize=(10.0, 7.0), layout="constrained")
-    top, bottom = fig.subplots(2, 1)
-    _draw_lime_panel(top, explanation, log_mel, top_k=top_k, highlight=highlight,
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    _show_map(top, fig, log_mel, f"the explained segment's log mel; outlined: the top "
+              f"{len(_chosen_cells(explanation, top_k, highlight))} cells",
+              label="log mel (model input)")
+    _outline_cells(top, explanation.segments, _chosen_cells(explanation, top_k, highlight),
+                   colour="white")
+    top.axvline(explanation.time_s, color="white", linestyle="--", linewidth=1.2)
+    _draw_lime_panel(bottom, fig, explanation, log_mel, top_k=top_k, highlight=highlight,
                      model_name="" if explained_model is None else _model_name(explained_model))
-    heat = explanation.heatmap()
-    limit = float(np.max(np.abs(heat))) or 1.0
-    image = bottom.imshow(heat.T, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit,
-                          vmax=limit, interpolation="nearest",
-                          extent=(0.0, _spectrogram_seconds(log_mel.shape[0]), 0.0,
-                                  float(log_mel.shape[1])))
-    bottom.axvline(explanation.time_s, color="black", linestyle="--", linewidth=1.0)
-    fig.colorbar(image, ax=bottom, pad=0.01, fraction=0.03, label="LIME weight (output units)")
-    bottom.set_xlabel("time in segment (s)")
-    bottom.set_ylabel("mel band")
-    bottom.set_title(f"weight of every cell ({explanation.grid[0]} x {explanation.grid[1]} grid); "
-                     f"intercept {explanation.intercept:.3f}, unperturbed output "
-                     f"{explanation.prediction:.3f}", fontsize=9)
     what = title or f"{explanation.dimension} at {explanation.time_s:.2f} s"
-    fig.suptitle(f"LIME explanation: {what} \u2014 {label}", fontsize=11)
+    fig.suptitle(f"LIME explanation: {what}; intercept {explanation.intercept:.3f}, unperturbed "
+                 f"output {explanation.prediction:.3f} \u2014 {label}", fontsize=11)
+    return save_figure(fig, path)
+
+
+_STABILITY_COLUMNS = ("comparison", "seed_a", "num_samples_a", "seed_b", "num_samples_b", "top_k",
+                      "jaccard", "sign_agreement")
+
+
+def plot_lime_stability(table, path: str | Path | None = None, *, corpus_label: str,
+                        title: str | None = None) -> Figure:
+    """How stable LIME's top cells are, from :func:`emo_lib.explain.lime_stability`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table of :func:`emo_lib.explain.lime_stability` (or
+        :func:`emo_lib.explain.compare_explanations`).
+    path : str or pathlib.Path, optional
+    corpus_label : str
+    title : str, optional
+        What was explained (for example ``"S only valence at 1.30 s"``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes, number of samples across (log scale), overlap up (0 to 1):
+        left, two seeds at the same number of samples (one dot per pair of
+        seeds, the line their mean); right, one seed at fewer samples against
+        the same seed at the most samples (one dot per seed). Jaccard overlap
+        of the top-k cells (circles, solid) and sign agreement of the common
+        cells (triangles, dashed).
+    """
+    import pandas as pd
+
+    label = _label(corpus_label)
+    if not isinstance(table, pd.DataFrame):
+        raise EmoInputError("table must be a pandas DataFrame (emo_lib.explain.lime_stability)")
+    missing = [c for c in _STABILITY_COLUMNS if c not in table.columns]
+    if missing:
+        raise EmoInputError(f"table lacks columns {', '.join(missing)}")
+    if table.empty:
+        raise EmoInputError("table has no rows")
+    fig = Figure(figsize=(10.0, 4.0), layout="constrained")
+    seeds_ax, counts_ax = fig.subplots(1, 2, sharey=True)
+    across_seeds = table[table["comparison"] == "seeds"]
+    most = table["num_samples_b"].max()
+    against_most = table[(table["comparison"] == "num_samples") & (table["num_samples_b"] == most)]
+    panels = ((seeds_ax, across_seeds, "num_samples_a", "two seeds, same number of samples"),
+              (counts_ax, against_most, "num_samples_a",
+               f"one seed: fewer samples against {most:,}"))
+    for ax, part, column, heading in panels:
+        for measure, marker, style in (("jaccard", "o", "-"), ("sign_agreement", "^", "--")):
+            if part.empty:
+                continue
+            x = part[column].to_numpy(float)
+            y = part[measure].to_numpy(float)
+            ax.scatter(x, y, marker=marker, s=22, color="#4a7fc1" if measure == "jaccard" else "#d62728",
+                       alpha=0.7, zorder=3)
+            means = part.groupby(column)[measure].mean()
+            ax.plot(means.index.to_numpy(float), means.to_numpy(float), linestyle=style,
+                    color="#4a7fc1" if measure == "jaccard" else "#d62728")
+        if part.empty:
+            ax.text(0.5, 0.5, "no such comparison in the table", ha="center", va="center",
+                    transform=ax.transAxes)
+        else:
+            ax.set_xscale("log")
+            ticks = sorted(set(part[column].astype(int)))
+            ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+            ax.minorticks_off()
+        ax.set_ylim(-0.03, 1.05)
+        ax.set_xlabel("LIME samples")
+        ax.set_title(heading, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    seeds_ax.set_ylabel("agreement (0 to 1)")
+    top_k = int(table["top_k"].iloc[0])
+    handles = [Line2D([], [], color="#4a7fc1", marker="o", linestyle="-",
+                      label=f"Jaccard overlap of the top {top_k} cells (|weight|)"),
+               Line2D([], [], color="#d62728", marker="^", linestyle="--",
+                      label="sign agreement of the cells in common")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8)
+    what = f"{title}: " if title else ""
+    fig.suptitle(f"LIME stability, {what}top {top_k} cells \u2014 {label}", fontsize=11)
     return save_figure(fig, path)
 
 
@@ -615,76 +889,126 @@ def plot_explanation(explanation, spectrogram: Any, path: str | Path | None = No
 # Training, prediction and data figures
 # ---------------------------------------------------------------------------
 
-_HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "val_ccc_arousal", "val_ccc_valence")
+_HISTORY_COLUMNS = ("epoch", "loss", "val_ccc_arousal", "val_ccc_valence")
+
+
+def _read_history(name: str, history: Any):
+    import pandas as pd
+
+    source = None
+    if isinstance(history, (str, Path)):
+        source = history
+        try:
+            history = pd.read_csv(history)
+        except (OSError, ValueError) as error:
+            raise EmoInputError(f"cannot read training log: {error}", path=source) from None
+    if not isinstance(history, pd.DataFrame):
+        raise EmoInputError(f"history {name!r} must be a DataFrame or a CSV path")
+    missing = [c for c in _HISTORY_COLUMNS if c not in history.columns]
+    if missing:
+        raise EmoInputError(f"history {name!r} lacks columns {', '.join(missing)}", path=source)
+    if history.empty:
+        raise EmoInputError(f"history {name!r} has no epochs", path=source)
+    return history
+
+
+def _best_epoch(history) -> int | None:
+    """Row of the best validation mean CCC (``val_ccc_mean`` when logged), or None."""
+    if "val_ccc_mean" in history.columns:
+        mean_ccc = history["val_ccc_mean"].to_numpy(float)
+    else:
+        mean_ccc = (history["val_ccc_arousal"] + history["val_ccc_valence"]).to_numpy(float) / 2
+    if not np.any(np.isfinite(mean_ccc)):
+        return None
+    return int(np.nanargmax(mean_ccc))
 
 
 def plot_learning_curves(histories: Mapping[str, Any], path: str | Path | None = None, *,
                          corpus_label: str) -> Figure:
-    """Training and validation loss, and validation CCC, per epoch and model.
+    """Learning curves as small multiples: one row per model, one panel per quantity.
 
     Parameters
     ----------
     histories : dict of pandas.DataFrame or path
         ``{name: training log}`` with columns ``epoch``, ``loss``,
-        ``val_loss``, ``val_ccc_arousal``, ``val_ccc_valence`` (the CSV log
-        written during training; a path to it is read).
+        ``val_ccc_arousal``, ``val_ccc_valence`` and optionally ``val_loss``,
+        ``val_ccc_mean`` (used to choose the best epoch when present) and
+        ``lr`` (drawn in a fourth column when any log has it); other columns
+        are ignored. A path to the CSV log written during training is read.
     path : str or pathlib.Path, optional
     corpus_label : str
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes: losses (training solid, validation dashed) and validation CCC
-        (arousal solid, valence dotted); the best epoch by mean validation CCC
-        is marked with a dot.
+        Rows = models, columns = loss (training solid, validation dashed),
+        validation CCC of arousal, of valence, and the learning rate (when
+        logged). The best epoch (highest validation mean CCC, the weights
+        training restores) is a dotted vertical line in every panel of its row
+        with a dot on each CCC curve, and is stated in the row's first title.
+        CCC panels share one y range; the legend sits below the panels.
     """
-    import pandas as pd
-
     label = _label(corpus_label)
     if not isinstance(histories, Mapping) or not histories:
         raise EmoInputError("histories must be a non-empty dict {name: DataFrame}")
-    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
-    loss_ax, ccc_ax = fig.subplots(1, 2)
-    for index, (name, history) in enumerate(histories.items()):
-        source = None
-        if isinstance(history, (str, Path)):
-            source = history
-            try:
-                history = pd.read_csv(history)
-            except (OSError, ValueError) as error:
-                raise EmoInputError(f"cannot read training log: {error}", path=source) from None
-        if not isinstance(history, pd.DataFrame):
-            raise EmoInputError(f"history {name!r} must be a DataFrame or a CSV path")
-        missing = [c for c in _HISTORY_COLUMNS if c not in history.columns]
-        if missing:
-            raise EmoInputError(f"history {name!r} lacks columns {', '.join(missing)}", path=source)
-        if history.empty:
-            raise EmoInputError(f"history {name!r} has no epochs", path=source)
-        colour = f"C{index % 10}"
-        epoch = history["epoch"].to_numpy(dtype=float)
-        loss_ax.plot(epoch, history["loss"], color=colour, linestyle="-", label=f"{name} training")
-        loss_ax.plot(epoch, history["val_loss"], color=colour, linestyle="--",
-                     label=f"{name} validation")
-        ccc_ax.plot(epoch, history["val_ccc_arousal"], color=colour, linestyle="-",
-                    label=f"{name} arousal")
-        ccc_ax.plot(epoch, history["val_ccc_valence"], color=colour, linestyle=":",
-                    label=f"{name} valence")
-        mean_ccc = (history["val_ccc_arousal"] + history["val_ccc_valence"]).to_numpy(float) / 2
-        if np.any(np.isfinite(mean_ccc)):
-            best = int(np.nanargmax(mean_ccc))
-            ccc_ax.scatter([epoch[best]] * 2, [history["val_ccc_arousal"].iloc[best],
-                                               history["val_ccc_valence"].iloc[best]],
-                           color=colour, s=18, zorder=3)
-    loss_ax.set_xlabel("epoch")
-    loss_ax.set_ylabel("loss (CCC loss, lower is better)")
-    loss_ax.set_title("training and validation loss", fontsize=10)
-    ccc_ax.set_xlabel("epoch")
-    ccc_ax.set_ylabel("validation CCC")
-    ccc_ax.set_title("validation CCC (dot: best epoch by mean CCC)", fontsize=10)
-    for ax in (loss_ax, ccc_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+    logs = {name: _read_history(name, history) for name, history in histories.items()}
+    with_lr = any("lr" in log.columns for log in logs.values())
+    n_rows, n_cols = len(logs), 4 if with_lr else 3
+    fig = Figure(figsize=(3.3 * n_cols, round(2.1 * n_rows + 1.0, 1)), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    ccc_values = []
+    for row, (name, log) in enumerate(logs.items()):
+        epoch = log["epoch"].to_numpy(dtype=float)
+        best = _best_epoch(log)
+        loss_ax = axes[row, 0]
+        loss_ax.plot(epoch, log["loss"].to_numpy(float), color="black", linestyle="-")
+        if "val_loss" in log.columns:
+            loss_ax.plot(epoch, log["val_loss"].to_numpy(float), color="0.45", linestyle="--")
+        loss_ax.set_ylabel("1 - CCC loss")
+        heading = f"{name}: loss"
+        if best is not None:
+            heading += f" (best epoch {epoch[best]:g})"
+        loss_ax.set_title(heading, fontsize=9)
+        for col, dimension in enumerate(DIMENSIONS, start=1):
+            ax = axes[row, col]
+            values = log[f"val_ccc_{dimension}"].to_numpy(float)
+            ccc_values.append(values[np.isfinite(values)])
+            ax.plot(epoch, values, color=_DIMENSION_COLOURS[dimension], linestyle="-")
+            if best is not None:
+                ax.scatter([epoch[best]], [values[best]], color=_DIMENSION_COLOURS[dimension], s=20,
+                           zorder=3)
+            ax.set_ylabel("validation CCC")
+            ax.set_title(f"{name}: validation CCC, {dimension}", fontsize=9)
+        if with_lr:
+            ax = axes[row, 3]
+            if "lr" in log.columns:
+                ax.plot(epoch, log["lr"].to_numpy(float), color="#6a3d9a")
+                if np.all(log["lr"].to_numpy(float) > 0):
+                    ax.set_yscale("log")
+            else:
+                ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes)
+            ax.set_ylabel("learning rate")
+            ax.set_title(f"{name}: learning rate", fontsize=9)
+        for ax in axes[row]:
+            if epoch.size > 1:
+                ax.set_xlim(float(epoch.min()), float(epoch.max()))
+            if best is not None:
+                ax.axvline(epoch[best], color="0.3", linestyle=":", linewidth=1.0)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(True, alpha=0.3)
+    finite = np.concatenate(ccc_values) if ccc_values else np.array([])
+    if finite.size:
+        low, high = min(0.0, float(finite.min())) - 0.05, max(0.1, float(finite.max())) + 0.05
+        for ax in axes[:, 1:3].ravel():
+            ax.set_ylim(low, high)
+    handles = [Line2D([], [], color="black", linestyle="-", label="training loss"),
+               Line2D([], [], color="0.45", linestyle="--", label="validation loss"),
+               Line2D([], [], color=_DIMENSION_COLOURS["arousal"], label="validation CCC, arousal"),
+               Line2D([], [], color=_DIMENSION_COLOURS["valence"], label="validation CCC, valence"),
+               Line2D([], [], color="0.3", linestyle=":", marker="o", markersize=4,
+                      label="best epoch (highest validation mean CCC)")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8)
     fig.suptitle(f"Learning curves \u2014 {label}", fontsize=11)
     return save_figure(fig, path)
 
@@ -705,15 +1029,15 @@ def plot_trace(times: Any, arousal: Any, valence: Any, path: str | Path | None =
     Returns
     -------
     matplotlib.figure.Figure
-        One axes with two lines (arousal, valence).
+        One axes with two lines (arousal, valence), the legend to its right.
     """
     times = _vector("times", times)
     arousal = _vector("arousal", arousal, times.size, allow_nan=True)
     valence = _vector("valence", valence, times.size, allow_nan=True)
     fig = Figure(figsize=(10.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(times, arousal, color="#d62728", linewidth=1.2, label="arousal")
-    ax.plot(times, valence, color="#1f5fbf", linewidth=1.2, label="valence")
+    ax.plot(times, arousal, color=_DIMENSION_COLOURS["arousal"], linewidth=1.2, label="arousal")
+    ax.plot(times, valence, color=_DIMENSION_COLOURS["valence"], linewidth=1.2, label="valence")
     low = min(-1.0, float(np.nanmin(np.r_[arousal, valence, 0.0])))
     high = max(1.0, float(np.nanmax(np.r_[arousal, valence, 0.0])))
     ax.set_ylim(low, high)
@@ -721,7 +1045,7 @@ def plot_trace(times: Any, arousal: Any, valence: Any, path: str | Path | None =
     ax.set_xlabel("time (s)")
     ax.set_ylabel("predicted rating (-1 to 1)")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(fontsize=8, **_LEGEND_RIGHT)
     ax.set_title(str(title), fontsize=11)
     return save_figure(fig, path)
 
@@ -735,9 +1059,9 @@ def plot_segment(waveform: Any, spectrogram: Any, label_times: Any, labels: Any,
     waveform : np.ndarray [shape=(S,) or (S, 1)]
         At 16 kHz.
     spectrogram : np.ndarray [shape=(F, n_mels, 3)]
-        Log-mel, delta, delta-delta (10 ms frames).
+        Log-mel, delta, delta-delta (10 ms frames), in the model's input units.
     label_times : np.ndarray [shape=(T,)]
-        Seconds from the segment's start.
+        Seconds from the segment's start (the end of each label window).
     labels : np.ndarray [shape=(T, 2)]
         Arousal and valence.
     mask : np.ndarray [shape=(T,)], optional
@@ -748,7 +1072,9 @@ def plot_segment(waveform: Any, spectrogram: Any, label_times: Any, labels: Any,
     Returns
     -------
     matplotlib.figure.Figure
-        Five panels (plus one colour bar per spectrogram map).
+        Five panels (plus one labelled colour bar per spectrogram map; the
+        delta maps on a diverging colour map centred on zero), frequency axes
+        in Hz, the labels' legend in a strip above their panel.
     """
     label = _label(corpus_label)
     wave = _vector("waveform", np.asarray(waveform, dtype=np.float64).reshape(-1))
@@ -771,19 +1097,21 @@ def plot_segment(waveform: Any, spectrogram: Any, label_times: Any, labels: Any,
     axes[0].plot(np.arange(wave.size) / SAMPLE_RATE, wave, color="#b36b00", linewidth=0.3)
     axes[0].set_ylabel("amplitude (z)")
     axes[0].set_title(f"waveform: {wave.size:,} samples at {SAMPLE_RATE / 1000:g} kHz", fontsize=10)
-    names = ("log-mel (normalised per band)", "delta", "delta-delta")
+    names = ("log mel", "delta (first derivative over frames)", "delta-delta (second derivative)")
+    units = ("log mel (model input)", "delta (model input)", "delta-delta (model input)")
     for index, name in enumerate(names):
         _show_map(axes[1 + index], fig, spec[..., index], f"{name}: {spec.shape[0]} frames x "
-                  f"{spec.shape[1]} bands", cmap="magma" if index == 0 else "coolwarm")
-    axes[4].plot(times, values[:, 0], color="#d62728", linewidth=1.4, label="arousal")
-    axes[4].plot(times, values[:, 1], color="#1f5fbf", linewidth=1.4, label="valence")
+                  f"{spec.shape[1]} bands", label=units[index], diverging=index > 0)
+    axes[4].plot(times, values[:, 0], color=_DIMENSION_COLOURS["arousal"], linewidth=1.4, label="arousal")
+    axes[4].plot(times, values[:, 1], color=_DIMENSION_COLOURS["valence"], linewidth=1.4, label="valence")
     if mask is not None and np.any(mask == 0):
         axes[4].fill_between(times, 0, 1, where=mask == 0, transform=axes[4].get_xaxis_transform(),
                              color="0.6", alpha=0.3, step="mid", label="padding (masked)")
     axes[4].set_ylabel("rating (-1 to 1)")
-    axes[4].set_title("labels", fontsize=10)
+    axes[4].set_title("labels (at the end of each label window)", fontsize=10, loc="left")
     axes[4].grid(True, alpha=0.3)
-    axes[4].legend(loc="upper right", fontsize=8)
+    axes[4].legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3,
+                   borderaxespad=0.2, frameon=False)  # a strip above the panel
     for ax in axes:
         ax.set_xlim(0.0, duration)
         ax.set_xlabel("time (s)")
@@ -811,7 +1139,8 @@ def plot_model_comparison(table, path: str | Path | None = None, *, corpus_label
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per corpus (rows) and dimension (columns), models along x.
+        One axes per corpus (rows) and dimension (columns), models along x;
+        the legend below the panels.
     """
     import pandas as pd
 
@@ -868,7 +1197,8 @@ def plot_model_comparison(table, path: str | Path | None = None, *, corpus_label
             ax.set_ylabel("CCC")
             ax.set_title(f"{corpus}: {dimension}", fontsize=10)
             ax.grid(True, axis="y", alpha=0.3)
-            if row == 0 and col == 0:
-                ax.legend(fontsize=8, loc="upper left")
+    handles = [Rectangle((0, 0), 1, 1, facecolor="#4a7fc1", label="ours (mean \u00b1 sd)"),
+               Rectangle((0, 0), 1, 1, facecolor="0.8", edgecolor="0.4", hatch="//", label="paper")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle(f"CCC on the test set, ours beside the paper's Table 1 \u2014 ours: {label}", fontsize=11)
     return save_figure(fig, path)

@@ -75,15 +75,17 @@ PAPER_SEGMENTS: dict[str, tuple[int, int]] = {"SEMAINE": (934, 396), "RECOLA": (
 """Number of 6 s segments (train, test) per corpus in the paper (section 3)."""
 
 MODEL_LABELS: dict[str, str] = {
+    "ridge": "Ridge floor",
     "baseline": "Baseline",
     "W": "W only",
     "S": "S only",
     "WS": "W+S",
 }
-"""How each model variant is named in tables and sentences (the paper's names)."""
+"""How each model variant is named in tables and sentences (the paper's names; the ridge
+floor of :mod:`emo_lib.floor` is ours, not the paper's)."""
 
-MODEL_ORDER: tuple[str, ...] = ("baseline", "W", "S", "WS")
-"""Order of the models in Table 1."""
+MODEL_ORDER: tuple[str, ...] = ("ridge", "baseline", "W", "S", "WS")
+"""Order of the models in Table 1 (the floor first, then the paper's order)."""
 
 PROTOCOL_DESCRIPTIONS: dict[str, str] = {
     "concatenated": (

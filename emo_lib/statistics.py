@@ -36,6 +36,23 @@ sums (count, sums of truth, prediction, their squares and product), which
 gives the same value as the metric on the concatenated frames (to about 1e-12)
 without touching the frames again.
 
+Engines
+-------
+The resampling itself is SciPy's: :func:`scipy.stats.permutation_test` for the
+tests and :func:`scipy.stats.bootstrap` for the intervals. What this module
+adds is the unit and the statistic: SciPy permutes or resamples conversation
+*indices*, and the statistic turns a set of indices into a score from the
+per-conversation moments (or per-conversation scores), so whole
+conversations move together and the concatenated protocol stays exact.
+
+Bootstrap
+---------
+:func:`bootstrap_ci` resamples test conversations with replacement and gives
+the BCa interval by default (bias-corrected and accelerated, Efron 1987), the
+better interval with few test conversations (5-10), where the bootstrap
+distribution of a concatenated CCC is skewed and sits below the estimate;
+``method="percentile"`` gives the plain percentile interval.
+
 Tests
 -----
 :func:`paired_test` is a **paired permutation test over conversations**:
@@ -48,9 +65,17 @@ obtained by swapping a and b in every subset of conversations (exactly, when
 Carlo, with :math:`p = (1 + \#\{T^* \ge T\}) / (1 + R)`). For the
 per-conversation protocol a swap flips the sign of that conversation's score
 difference: this is the sign-flip test on per-conversation differences. The
-test is one-sided by default (``alternative="greater"``: a beats b). With C
-test conversations the smallest attainable one-sided p-value is
-:math:`2^{-C}`.
+test is one-sided by default (``alternative="greater"``: a beats b).
+
+The smallest attainable p-value
+-------------------------------
+A permutation test over C conversations has :math:`2^C` equally likely swap
+patterns, so its p-value can never go below :math:`2^{-C}` (one-sided;
+:math:`2^{-(C-1)}` two-sided), whatever the data: with 4 test conversations
+p >= .0625, and nothing can be significant at .05. Every
+:class:`PairedTestResult` carries this bound as ``min_p`` (see
+:func:`smallest_p`), and :func:`test_claims` calls a comparison whose design
+cannot reach ``alpha`` "untestable at this size" rather than "not supported".
 
 Several seeds
 -------------
@@ -71,20 +96,24 @@ Claims
 each comparison at level ``alpha`` and reports a claim supported when every
 one of its comparisons is (an intersection-union test, which needs no
 multiplicity correction inside a claim). The four claims are tested
-separately, each at level ``alpha``.
+separately, each at level ``alpha``. :func:`claims_summary` turns its output
+into a compact table to read.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from .corpora.base import DIMENSIONS
 from .errors import EmoInputError
@@ -99,13 +128,19 @@ __all__ = [
     "read_predictions",
     "scores",
     "conversation_scores",
+    "BOOTSTRAP_METHODS",
     "bootstrap_ci",
+    "ALTERNATIVES",
     "PairedTestResult",
+    "smallest_p",
     "paired_test",
     "paired_seed_test",
     "Claim",
     "PAPER_CLAIMS",
+    "VERDICTS",
+    "format_smallest_p",
     "test_claims",
+    "claims_summary",
 ]
 
 PREDICTION_COLUMNS = (
@@ -133,7 +168,7 @@ METRIC_LABELS = {"ccc": "CCC", "ccc_avec": "CCC (AVEC estimator)", "pearson": "P
 """How each metric is named in sentences."""
 
 _ZERO = 1e-12  # relative size below which a variance or denominator counts as zero
-_TIE = 1e-10  # permutation statistics within this of the observed one count as ties
+_TIE_DECIMALS = 10  # permutation statistics are compared on a grid of 1e-10 (ties)
 
 
 # ---------------------------------------------------------------------------
@@ -432,30 +467,85 @@ def scores(
 
 
 # ---------------------------------------------------------------------------
-# Bootstrap interval
+# Scores of reweighted and permuted conversations
 # ---------------------------------------------------------------------------
 
 
-def _resampled_statistic(
-    data: _Aligned, dimension: str, metric: str, protocol: str, weights: np.ndarray
-) -> np.ndarray:
-    """Mean over tables of the score with conversation weights (R, C) -> (R,)."""
+def _sequential_sum(values: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along ``axis`` strictly left to right.
+
+    Elementwise additions in a fixed order give bit-identical results for the
+    same operands whatever the shape of the batch they sit in, so a
+    permutation statistic evaluated on the observed assignment (alone) and on
+    the identity pattern (inside a batch of patterns) gives exactly the same
+    number, and ties in the permutation distribution stay ties.
+    """
+    values = np.moveaxis(np.asarray(values), axis, 0)
+    total = np.array(values[0], dtype=np.float64, copy=True)
+    for part in values[1:]:
+        total += part
+    return total
+
+
+def _weighted_score_function(
+    data: _Aligned, dimension: str, metric: str, protocol: str
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Score as a function of conversation weights: (R, C) -> (R,), mean over tables.
+
+    A weight is how many times a conversation counts (a bootstrap count).
+    ``"concatenated"`` sums weighted per-conversation moments;
+    ``"per_conversation"`` takes the weighted mean of the defined
+    per-conversation scores.
+    """
     n_conversations = len(data.conversations)
     x = data.truth[dimension]
     shift = float(x.mean())
-    total = np.zeros(weights.shape[0])
+    parts = []
     for index in range(len(data.preds)):
         y = data.preds[index][dimension]
         if protocol == "concatenated":
-            sums = weights @ _moments(data.codes, n_conversations, x, y, shift)
-            total += _score_from_moments(sums, metric)
+            parts.append(_moments(data.codes, n_conversations, x, y, shift))
         else:
-            per = _per_conversation(data.codes, n_conversations, x, y, metric)
-            defined = np.isfinite(per)
-            counted = weights[:, defined]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                total += (counted @ per[defined]) / counted.sum(axis=1)
-    return total / len(data.preds)
+            parts.append(_per_conversation(data.codes, n_conversations, x, y, metric))
+
+    def score(weights: np.ndarray) -> np.ndarray:
+        # sums in a fixed order (not a matrix product, whose order may depend on the batch):
+        # one multiset of conversations, one value, so that a replicate drawing every
+        # conversation once equals the estimate exactly
+        weights = np.asarray(weights, dtype=np.float64)
+        total = np.zeros(weights.shape[0])
+        for part in parts:
+            if protocol == "concatenated":
+                sums = _sequential_sum(weights.T[:, :, None] * part[:, None, :], 0)
+                total += _score_from_moments(sums, metric)
+            else:
+                defined = np.isfinite(part)
+                if not defined.any():
+                    total += np.nan
+                    continue
+                counted = weights[:, defined]
+                weighted = _sequential_sum(counted.T * part[defined][:, None], 0)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    total += weighted / _sequential_sum(counted.T, 0)
+        return total / len(parts)
+
+    return score
+
+
+# ---------------------------------------------------------------------------
+# Bootstrap interval
+# ---------------------------------------------------------------------------
+
+BOOTSTRAP_METHODS = ("bca", "percentile")
+"""Bootstrap intervals :func:`bootstrap_ci` computes (see its docstring)."""
+
+
+def _counts_from_indices(indices: np.ndarray, n_units: int) -> np.ndarray:
+    """How often each unit is drawn: indices (..., k) -> counts (prod(...), n_units)."""
+    flat = np.asarray(indices).astype(np.intp).reshape(-1, np.shape(indices)[-1])
+    rows = flat.shape[0]
+    offsets = (flat + n_units * np.arange(rows)[:, None]).ravel()
+    return np.bincount(offsets, minlength=rows * n_units).reshape(rows, n_units).astype(np.float64)
 
 
 def bootstrap_ci(
@@ -467,15 +557,36 @@ def bootstrap_ci(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
+    method: str = "bca",
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of a test-set score, resampling test conversations.
+    r"""Bootstrap interval of a test-set score, resampling whole test conversations.
 
-    Each replicate draws as many conversations as the test set has, with
-    replacement (``numpy.random.default_rng(seed).multinomial`` counts), and
-    recomputes the score on the drawn conversations (a conversation drawn
-    twice counts twice). The interval is the ``(1 - level) / 2`` and
-    ``(1 + level) / 2`` quantiles of the replicates; replicates whose score is
-    undefined are dropped.
+    The engine is :func:`scipy.stats.bootstrap` with the conversation index
+    as the unit: each replicate draws as many conversations as the test set
+    has, with replacement (``numpy.random.default_rng(seed).integers(0, C,
+    size=(n_boot, C))``), and recomputes the score on the drawn conversations
+    (a conversation drawn twice counts twice; concatenated scores come from
+    summed per-conversation moments).
+
+    ``method="bca"`` (the default) gives the bias-corrected and accelerated
+    interval (Efron 1987; Efron & Tibshirani 1993, ch. 14): the quantiles at
+
+    .. math::
+
+        \alpha_{1,2} = \Phi\Big(z_0 + \frac{z_0 + z_{\alpha}}{1 - a (z_0 + z_{\alpha})}\Big),
+        \quad z_{\alpha} = \Phi^{-1}\big((1 \mp \mathrm{level}) / 2\big),
+
+    with the bias correction :math:`z_0 = \Phi^{-1}` of the share of replicates
+    below the estimate (ties counted half) and the acceleration :math:`a` from
+    the leave-one-conversation-out jackknife. With 5-10 test conversations
+    the bootstrap distribution of a concatenated CCC is skewed and sits below
+    the estimate, and the percentile interval undercovers; BCa corrects both.
+    ``method="percentile"`` gives the plain ``(1 - level) / 2`` and
+    ``(1 + level) / 2`` quantiles of the replicates.
+
+    Replicates whose score is undefined (NaN) are left out. When BCa cannot be
+    computed (all replicates equal, or an undefined leave-one-out score) the
+    percentile interval of the defined replicates is returned, with a warning.
 
     Parameters
     ----------
@@ -492,6 +603,8 @@ def bootstrap_ci(
         Coverage, in (0, 1).
     seed : int
         Seed of the generator: one seed, one interval.
+    method : {"bca", "percentile"}
+        Which interval (see above).
 
     Returns
     -------
@@ -507,6 +620,7 @@ def bootstrap_ci(
     _check_choice(dimension, DIMENSIONS, "dimension")
     _check_choice(metric, tuple(METRICS), "metric")
     _check_choice(protocol, PROTOCOLS, "protocol")
+    _check_choice(method, BOOTSTRAP_METHODS, "method")
     if not (0.0 < float(level) < 1.0):
         raise EmoInputError(f"level must be in (0, 1), got {level!r}")
     if int(n_boot) < 1:
@@ -518,21 +632,57 @@ def bootstrap_ci(
             f"a bootstrap over conversations needs at least 2 test conversations, "
             f"got {n_conversations}"
         )
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(
-        n_conversations, np.full(n_conversations, 1.0 / n_conversations), size=int(n_boot)
-    ).astype(np.float64)
-    replicates = _resampled_statistic(data, dimension, metric, protocol, counts)
-    replicates = replicates[np.isfinite(replicates)]
-    if replicates.size == 0:
-        return (math.nan, math.nan)
-    low, high = np.quantile(replicates, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    score = _weighted_score_function(data, dimension, metric, protocol)
+
+    def statistic(indices: np.ndarray, axis: int = -1) -> np.ndarray:
+        indices = np.moveaxis(np.asarray(indices), axis, -1)
+        counts = _counts_from_indices(indices, n_conversations)
+        return score(counts).reshape(indices.shape[:-1])
+
+    units = (np.arange(n_conversations),)
+    engine = "BCa" if method == "bca" else "percentile"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN replicates, handled below
+        result = scipy.stats.bootstrap(
+            units, statistic, n_resamples=int(n_boot), confidence_level=float(level),
+            method=engine, vectorized=True, rng=np.random.default_rng(seed),
+        )
+        low, high = result.confidence_interval
+        replicates = np.asarray(result.bootstrap_distribution)
+        defined = replicates[np.isfinite(replicates)]
+        if defined.size == 0:
+            return (math.nan, math.nan)
+        if method == "bca" and not (np.isfinite(low) and np.isfinite(high)):
+            if defined.size < replicates.size:  # BCa of the defined replicates
+                again = scipy.stats.bootstrap(
+                    units, statistic, n_resamples=0, confidence_level=float(level),
+                    method="BCa", vectorized=True,
+                    bootstrap_result=SimpleNamespace(bootstrap_distribution=defined),
+                )
+                low, high = again.confidence_interval
+    if np.isfinite(low) and np.isfinite(high):
+        return (float(low), float(high))
+    if method == "bca":
+        warnings.warn(
+            "bootstrap_ci: the BCa interval is undefined here (replicates all equal or an "
+            "undefined leave-one-conversation-out score); returning the percentile interval",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    low, high = np.quantile(defined, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     return (float(low), float(high))
 
 
 # ---------------------------------------------------------------------------
 # Paired tests
 # ---------------------------------------------------------------------------
+
+ALTERNATIVES = ("greater", "less", "two-sided")
+"""Alternatives of the tests: a beats b, a is beaten by b, they differ."""
+
+VERDICTS = ("supported", "not supported", "untestable at this size", "not tested")
+"""Verdicts of :func:`test_claims` (see its docstring)."""
 
 
 @dataclass(frozen=True)
@@ -547,17 +697,28 @@ class PairedTestResult:
         Probability under the null hypothesis of a statistic at least as
         extreme as ``diff`` in the direction of ``alternative``.
     n_conversations : int or None
-        Test conversations the test resampled (None for a test over seeds).
+        Test conversations entering the test: all of them for
+        ``"concatenated"``, those whose score difference is defined for at
+        least one seed pair for ``"per_conversation"`` (None for a test over
+        seeds).
     method : str
         The test in words.
     score_a, score_b : float
         The two scores (means over seeds).
     n_permutations : int
-        Swap (or sign) patterns evaluated.
+        Swap (or sign, or split) patterns evaluated.
     exact : bool
         Whether every pattern was enumerated.
     n_seeds : (int, int)
         Seeds of a and of b.
+    min_p : float
+        The smallest p-value the design can give, whatever the data: with
+        ``K`` distinct patterns (:math:`2^C` swap patterns over C
+        conversations or paired seeds, :math:`\\binom{n_a + n_b}{n_a}` splits
+        of unpaired seeds) it is :math:`1/K` one-sided and :math:`2/K`
+        two-sided; a Monte Carlo test cannot go below :math:`1/(R + 1)`
+        (two-sided :math:`2/(R + 1)`) either, so it gets the larger of the two.
+        A test with ``min_p >= alpha`` cannot reject at level ``alpha``.
     """
 
     diff: float
@@ -569,35 +730,167 @@ class PairedTestResult:
     n_permutations: int = 0
     exact: bool = False
     n_seeds: tuple[int, int] = (1, 1)
+    min_p: float = math.nan
 
 
-def _patterns(n_units: int, n_resamples: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
-    """0/1 patterns (R, n_units): all 2^n when that is at most n_resamples, else random."""
-    if n_units <= 24 and 2**n_units <= n_resamples:
-        codes = np.arange(2**n_units, dtype=np.int64)
-        return ((codes[:, None] >> np.arange(n_units)) & 1).astype(np.float64), True
-    return rng.integers(0, 2, size=(int(n_resamples), n_units)).astype(np.float64), False
+def smallest_p(n_patterns: int, *, alternative: str = "greater",
+               n_resamples: int | None = None) -> float:
+    """Smallest p-value a permutation test with ``n_patterns`` distinct patterns can give.
+
+    Parameters
+    ----------
+    n_patterns : int
+        Distinct, equally likely patterns under the null hypothesis: ``2**C``
+        for a paired (swap or sign-flip) test over C units, ``comb(n_a + n_b,
+        n_a)`` for a two-group split.
+    alternative : {"greater", "less", "two-sided"}
+    n_resamples : int, optional
+        Random patterns of a Monte Carlo test (None: the test is exact).
+        A Monte Carlo p is at least ``1 / (R + 1)`` (``2 / (R + 1)``
+        two-sided).
+
+    Returns
+    -------
+    float
+        In (0, 1].
+
+    Examples
+    --------
+    >>> smallest_p(2**3), smallest_p(2**3, alternative="two-sided"), smallest_p(2**12)
+    (0.125, 0.25, 0.000244140625)
+    >>> smallest_p(2**20, n_resamples=9999)
+    0.0001
+    """
+    _check_choice(alternative, ALTERNATIVES, "alternative")
+    sides = 2 if alternative == "two-sided" else 1
+    bound = sides / float(n_patterns)
+    if n_resamples is not None and n_resamples < n_patterns:
+        bound = max(bound, sides / (float(n_resamples) + 1.0))
+    return float(min(1.0, bound))
 
 
-def _p_value(null: np.ndarray, observed: float, alternative: str, exact: bool) -> float:
+def _p_from_null(null: np.ndarray, observed: float, alternative: str, exact: bool) -> float:
+    """p-value with the rule of :func:`scipy.stats.permutation_test` (tolerance, +1, 2 x min)."""
+    adjustment = 0 if exact else 1
+    gamma = abs(np.finfo(np.float64).eps * 100 * observed)
+    size = null.size + adjustment
+    less = (np.count_nonzero(null <= observed + gamma) + adjustment) / size
+    greater = (np.count_nonzero(null >= observed - gamma) + adjustment) / size
+    value = {"less": less, "greater": greater, "two-sided": 2.0 * min(less, greater)}[alternative]
+    return float(min(1.0, max(0.0, value)))
+
+
+def _on_tie_grid(statistic: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """The statistic rounded to :data:`_TIE_DECIMALS` decimals.
+
+    Values that are equal in exact arithmetic (two splits of seeds with the
+    same sum, a sign pattern that reorders equal differences) can differ by
+    rounding error, far more than SciPy's tie tolerance (:math:`10^{-14} |T|`)
+    when T is small. Rounding to a grid of 1e-10 makes them equal; the
+    rounding is odd (``round(-t) == -round(t)``), so a symmetric permutation
+    distribution stays symmetric.
+    """
+
+    def wrapped(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.round(np.asarray(statistic(*samples, axis=axis), dtype=np.float64),
+                        _TIE_DECIMALS)
+
+    return wrapped
+
+
+def _finite_or_zero(statistic: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    """The statistic with undefined values (NaN) counted as no difference (0)."""
+
+    def wrapped(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        value = np.asarray(statistic(*samples, axis=axis), dtype=np.float64)
+        return np.where(np.isfinite(value), value, 0.0)
+
+    return wrapped
+
+
+_BATCH = 50_000  # permutation patterns evaluated at once (bounds memory, fixed for reproducibility)
+
+
+def _swap_permutation(
+    statistic: Callable[..., np.ndarray],
+    n_units: int,
+    *,
+    n_resamples: int,
+    seed: int,
+    alternative: str,
+) -> tuple[float, float, int, bool]:
+    """Paired permutation test over units by :func:`scipy.stats.permutation_test`.
+
+    The two samples are the unit indices ``0..n-1`` (a's side) and ``n..2n-1``
+    (b's side); ``permutation_type="samples"`` swaps a unit's two entries, so
+    ``statistic(x, y, axis)`` receives, per pattern, which side of each unit
+    counts as a and which as b. Exact (all :math:`2^n` patterns) when that is
+    at most ``n_resamples``, Monte Carlo with ``default_rng(seed)`` otherwise.
+    A single unit (which scipy does not take) is enumerated here.
+
+    Returns
+    -------
+    (observed, p_value, n_patterns, exact)
+    """
+    side_a = np.arange(n_units)
+    side_b = side_a + n_units
+    observed = float(statistic(side_a, side_b, axis=-1))
     if not math.isfinite(observed):
-        return math.nan
-    null = np.where(np.isfinite(null), null, 0.0)
-    tie = _TIE * max(1.0, abs(observed))
-    if alternative == "greater":
-        extreme = null >= observed - tie
-    elif alternative == "less":
-        extreme = null <= observed + tie
-    else:
-        extreme = np.abs(null) >= abs(observed) - tie
-    hits = int(extreme.sum())
-    if exact:
-        return hits / null.size
-    return (1 + hits) / (1 + null.size)
+        return observed, math.nan, 0, False
+    safe = _on_tie_grid(_finite_or_zero(statistic))
+    if n_units < 2:
+        null = safe(np.array([[0], [1]]), np.array([[1], [0]]), axis=-1)
+        return observed, _p_from_null(null, float(null[0]), alternative, True), 2, True
+    result = scipy.stats.permutation_test(
+        (side_a, side_b), safe, permutation_type="samples", vectorized=True,
+        n_resamples=int(n_resamples), batch=_BATCH, alternative=alternative,
+        rng=np.random.default_rng(seed),
+    )
+    n_patterns = int(np.size(result.null_distribution))
+    return observed, float(result.pvalue), n_patterns, 2**n_units <= n_resamples
+
+
+def _split_permutation(
+    a: np.ndarray, b: np.ndarray, *, n_resamples: int, seed: int, alternative: str
+) -> tuple[float, float, int, bool]:
+    """Two-group permutation test of the difference of means (``permutation_type="independent"``).
+
+    A group of a single value (which scipy does not take) is handled by
+    enumerating every split here.
+    """
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        x = np.sort(np.moveaxis(x, axis, -1), axis=-1)  # one multiset, one sum
+        y = np.sort(np.moveaxis(y, axis, -1), axis=-1)
+        return _sequential_sum(x, -1) / x.shape[-1] - _sequential_sum(y, -1) / y.shape[-1]
+
+    exact_diff = float(statistic(a, b))
+    statistic = _on_tie_grid(statistic)
+    if min(a.size, b.size) >= 2:
+        result = scipy.stats.permutation_test(
+            (a, b), statistic, permutation_type="independent", vectorized=True,
+            n_resamples=int(n_resamples), batch=_BATCH, alternative=alternative,
+            rng=np.random.default_rng(seed),
+        )
+        n_patterns = int(np.size(result.null_distribution))
+        exact = math.comb(a.size + b.size, a.size) <= n_resamples
+        return exact_diff, float(result.pvalue), n_patterns, exact
+    pooled = np.concatenate([a, b])
+    n_total, n_a = pooled.size, a.size
+    chosen = np.zeros((math.comb(n_total, n_a), n_total), dtype=bool)
+    for row, members in enumerate(itertools.combinations(range(n_total), n_a)):
+        chosen[row, list(members)] = True
+    null = np.array([float(statistic(pooled[row], pooled[~row])) for row in chosen])
+    observed = float(statistic(a, b))
+    return exact_diff, _p_from_null(null, observed, alternative, True), null.size, True
 
 
 def _direction(alternative: str) -> str:
     return {"greater": "a > b", "less": "a < b", "two-sided": "a != b"}[alternative]
+
+
+def _sided(alternative: str) -> str:
+    return "two-sided" if alternative == "two-sided" else "one-sided"
 
 
 def _swap_test(
@@ -619,39 +912,64 @@ def _swap_test(
     else:
         pairs = list(itertools.product(index_a, index_b))
         pairing = "all seed pairs"
-    rng = np.random.default_rng(seed)
-    patterns, exact = _patterns(n_conversations, int(n_resamples), rng)
     x = data.truth[dimension]
-    null = np.zeros(patterns.shape[0])
-    observed = 0.0
-    used = n_conversations
-    for ia, ib in pairs:
-        ya, yb = data.preds[ia][dimension], data.preds[ib][dimension]
-        if protocol == "concatenated":
-            shift = float(x.mean())
-            moments_a = _moments(data.codes, n_conversations, x, ya, shift)
-            moments_b = _moments(data.codes, n_conversations, x, yb, shift)
-            total_a, total_b = moments_a.sum(axis=0), moments_b.sum(axis=0)
-            delta = patterns @ (moments_a - moments_b)  # pattern 1 keeps a, 0 swaps
-            null += _score_from_moments(total_b + delta, metric)
-            null -= _score_from_moments(total_a - delta, metric)
-            observed += float(
-                _score_from_moments(total_a, metric) - _score_from_moments(total_b, metric)
-            )
-        else:
-            per_a = _per_conversation(data.codes, n_conversations, x, ya, metric)
-            per_b = _per_conversation(data.codes, n_conversations, x, yb, metric)
-            defined = np.isfinite(per_a) & np.isfinite(per_b)
-            used = min(used, int(defined.sum()))
-            if not defined.any():
-                observed = math.nan
-                continue
-            diffs = per_a[defined] - per_b[defined]
-            signs = 2.0 * patterns[:, defined] - 1.0
-            null += signs @ diffs / diffs.size
-            observed += float(diffs.mean())
-    null /= len(pairs)
-    observed /= len(pairs)
+    if protocol == "concatenated":
+        shift = float(x.mean())
+        moments = {
+            i: _moments(data.codes, n_conversations, x, data.preds[i][dimension], shift)
+            for i in set(index_a) | set(index_b)
+        }
+        # rows 0..C-1: model a's moments of each conversation, rows C..2C-1: model b's;
+        # (2C, pairs, 6)
+        table = np.concatenate(
+            [
+                np.stack([moments[ia] for ia, _ in pairs], axis=1),
+                np.stack([moments[ib] for _, ib in pairs], axis=1),
+            ],
+            axis=0,
+        )
+        used = n_conversations
+
+        def statistic(side_x, side_y, axis=-1):
+            side_x = np.moveaxis(np.asarray(side_x), axis, -1).astype(np.intp)
+            side_y = np.moveaxis(np.asarray(side_y), axis, -1).astype(np.intp)
+            conversation_axis = side_x.ndim - 1
+            sums_a = _sequential_sum(table[side_x], conversation_axis)  # (..., pairs, 6)
+            sums_b = _sequential_sum(table[side_y], conversation_axis)
+            diff = _score_from_moments(sums_a, metric) - _score_from_moments(sums_b, metric)
+            return _sequential_sum(diff, -1) / len(pairs)
+
+    else:
+        per = {
+            i: _per_conversation(data.codes, n_conversations, x, data.preds[i][dimension], metric)
+            for i in set(index_a) | set(index_b)
+        }
+        defined = np.stack(
+            [np.isfinite(per[ia]) & np.isfinite(per[ib]) for ia, ib in pairs], axis=1
+        )  # (C, pairs)
+        counts = defined.sum(axis=0)  # conversations entering each pair's mean
+        used = int(defined.any(axis=1).sum())
+        table = np.concatenate(
+            [
+                np.where(defined, np.stack([per[ia] for ia, _ in pairs], axis=1), 0.0),
+                np.where(defined, np.stack([per[ib] for _, ib in pairs], axis=1), 0.0),
+            ],
+            axis=0,
+        )  # (2C, pairs); an undefined conversation adds 0 on both sides
+
+        def statistic(side_x, side_y, axis=-1):
+            side_x = np.moveaxis(np.asarray(side_x), axis, -1).astype(np.intp)
+            side_y = np.moveaxis(np.asarray(side_y), axis, -1).astype(np.intp)
+            signed = np.sort(table[side_x] - table[side_y], axis=-2)  # one multiset, one sum
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = _sequential_sum(signed, side_x.ndim - 1) / np.where(counts > 0, counts, np.nan)
+            return _sequential_sum(means, -1) / len(pairs)
+
+    observed, p_value, n_patterns, exact = _swap_permutation(
+        statistic, n_conversations, n_resamples=n_resamples, seed=seed, alternative=alternative
+    )
+    min_p = smallest_p(2**used, alternative=alternative,
+                       n_resamples=None if exact else n_resamples)
     score_a = float(np.mean([_score(data, i, dimension, metric, protocol) for i in index_a]))
     score_b = float(np.mean([_score(data, i, dimension, metric, protocol) for i in index_b]))
     seeds_text = (
@@ -660,23 +978,25 @@ def _swap_test(
         if len(index_a) * len(index_b) > 1
         else ""
     )
-    kind = "exact" if exact else "Monte Carlo"
+    kind = "exact" if exact else f"Monte Carlo, seed {seed}"
     method = (
-        f"paired permutation test over {n_conversations} test conversations ({kind}, "
-        f"{patterns.shape[0]} patterns): a's and b's predictions swapped within conversations; "
-        f"statistic {protocol} {METRIC_LABELS[metric]} of a minus b; {seeds_text}"
-        f"{'one-sided' if alternative != 'two-sided' else 'two-sided'} ({_direction(alternative)})"
+        f"paired permutation test over {n_conversations} test conversations "
+        f"(scipy.stats.permutation_test, permutation_type='samples', {kind}, {n_patterns} "
+        f"patterns): a's and b's predictions swapped within conversations; statistic "
+        f"{protocol} {METRIC_LABELS[metric]} of a minus b; {seeds_text}"
+        f"{_sided(alternative)} ({_direction(alternative)}); smallest attainable p {min_p:.3g}"
     )
     return PairedTestResult(
         diff=float(observed),
-        p_value=_p_value(null, observed, alternative, exact),
+        p_value=p_value,
         n_conversations=used,
         method=method,
         score_a=score_a,
         score_b=score_b,
-        n_permutations=int(patterns.shape[0]),
+        n_permutations=n_patterns,
         exact=exact,
         n_seeds=(len(index_a), len(index_b)),
+        min_p=min_p,
     )
 
 
@@ -684,7 +1004,7 @@ def _check_test_arguments(dimension, metric, protocol, n_resamples, alternative)
     _check_choice(dimension, DIMENSIONS, "dimension")
     _check_choice(metric, tuple(METRICS), "metric")
     _check_choice(protocol, PROTOCOLS, "protocol")
-    _check_choice(alternative, ("greater", "less", "two-sided"), "alternative")
+    _check_choice(alternative, ALTERNATIVES, "alternative")
     if int(n_resamples) < 1:
         raise EmoInputError(f"n_resamples must be at least 1, got {n_resamples!r}")
 
@@ -707,9 +1027,16 @@ def paired_test(
     observed assignment. The statistic is score(a) - score(b) under
     ``protocol``; for ``"per_conversation"`` a swap flips the sign of the
     conversation's score difference (the sign-flip test on per-conversation
-    differences). All :math:`2^C` swap patterns are enumerated when that is at
-    most ``n_resamples`` (exact p-value, smallest :math:`2^{-C}`); otherwise
-    ``n_resamples`` random patterns give :math:`p = (1 + \\#\\{T^* \\ge T\\}) / (1 + R)`.
+    differences). The engine is :func:`scipy.stats.permutation_test` with
+    ``permutation_type="samples"`` and the conversation index as the paired
+    unit (the statistic recomputes the scores from per-conversation moments
+    or scores for each swap pattern). All :math:`2^C` swap patterns are
+    enumerated when that is at most ``n_resamples`` (exact p-value, smallest
+    :math:`2^{-C}` one-sided, :math:`2^{-(C-1)}` two-sided); otherwise
+    ``n_resamples`` random patterns drawn with ``numpy.random.default_rng(seed)``
+    give :math:`p = (1 + \\#\\{T^* \\ge T\\}) / (1 + R)`. A two-sided p is
+    twice the smaller one-sided p (at most 1). Statistics are compared on a
+    grid of :math:`10^{-10}`, so values equal in exact arithmetic count as ties.
     Identical predictions give p = 1.
 
     Parameters
@@ -731,8 +1058,8 @@ def paired_test(
     Returns
     -------
     PairedTestResult
-        ``diff`` (a minus b), ``p_value``, ``n_conversations``, ``method`` and
-        the two scores.
+        ``diff`` (a minus b), ``p_value``, ``min_p`` (the smallest attainable
+        p), ``n_conversations``, ``method`` and the two scores.
 
     Raises
     ------
@@ -773,12 +1100,20 @@ def paired_seed_test(
 
     With ``paired=True`` (seed i of a and seed i of b share the split, the
     data order and the initialisation seed) this is the sign-flip test on the
-    per-seed differences; with ``paired=False`` a permutation test of the
-    group labels on the difference of means. Exact when the number of patterns
-    is at most ``n_resamples``. This test treats the test set as fixed: it
-    measures training variability only (see :func:`paired_test` for the
-    variability of the test conversations). With n paired seeds the smallest
-    one-sided p-value is :math:`2^{-n}`: five seeds are needed to reach p < .05.
+    per-seed differences (:func:`scipy.stats.permutation_test`,
+    ``permutation_type="samples"``, the seed as the paired unit); with
+    ``paired=False`` a permutation test of the group labels on the difference
+    of means (``permutation_type="independent"``). Exact when the number of
+    patterns (:math:`2^n`, or :math:`\\binom{n_a + n_b}{n_a}` splits) is at
+    most ``n_resamples``. This test treats the test set as fixed: it measures
+    training variability only (see :func:`paired_test` for the variability of
+    the test conversations). With n paired seeds the smallest one-sided
+    p-value is :math:`2^{-n}`: five seeds are needed to reach p < .05. A
+    two-sided p is twice the smaller one-sided p (SciPy's definition; with
+    unequal numbers of unpaired seeds the permutation distribution is not
+    symmetric, and this differs from counting :math:`|T^*| \\ge |T|`).
+    Statistics are compared on a grid of :math:`10^{-10}`, so splits with
+    equal means count as ties.
 
     Parameters
     ----------
@@ -795,14 +1130,21 @@ def paired_seed_test(
     Returns
     -------
     PairedTestResult
-        ``diff`` = mean(a) - mean(b), ``n_conversations`` None.
+        ``diff`` = mean(a) - mean(b), ``min_p`` the smallest attainable p,
+        ``n_conversations`` None.
 
     Raises
     ------
     EmoInputError
         Empty or non-finite scores, or lengths that differ when ``paired``.
+
+    Examples
+    --------
+    >>> result = paired_seed_test([.70, .71, .72, .69, .70], [.60, .62, .61, .60, .63])
+    >>> result.p_value, result.min_p
+    (0.03125, 0.03125)
     """
-    _check_choice(alternative, ("greater", "less", "two-sided"), "alternative")
+    _check_choice(alternative, ALTERNATIVES, "alternative")
     a = np.asarray(scores_a, dtype=np.float64).ravel()
     b = np.asarray(scores_b, dtype=np.float64).ravel()
     if a.size == 0 or b.size == 0:
@@ -811,53 +1153,53 @@ def paired_seed_test(
         raise EmoInputError("paired_seed_test: a score is NaN or infinite")
     if int(n_resamples) < 1:
         raise EmoInputError(f"n_resamples must be at least 1, got {n_resamples!r}")
-    rng = np.random.default_rng(seed)
-    observed = float(a.mean() - b.mean())
-    sided = "one-sided" if alternative != "two-sided" else "two-sided"
+    n_resamples = int(n_resamples)
     if paired:
         if a.size != b.size:
             raise EmoInputError(
                 f"paired_seed_test: {a.size} seeds for a but {b.size} for b; pass paired=False"
             )
-        diffs = a - b
-        patterns, exact = _patterns(diffs.size, int(n_resamples), rng)
-        null = (2.0 * patterns - 1.0) @ diffs / diffs.size
-        method = (
-            f"sign-flip permutation test over {diffs.size} paired seeds "
-            f"({'exact' if exact else 'Monte Carlo'}, {patterns.shape[0]} patterns); "
-            f"{sided} ({_direction(alternative)})"
+        table = np.concatenate([a, b])  # rows 0..n-1: a's seeds, n..2n-1: b's
+
+        def statistic(side_x, side_y, axis=-1):
+            side_x = np.moveaxis(np.asarray(side_x), axis, -1).astype(np.intp)
+            side_y = np.moveaxis(np.asarray(side_y), axis, -1).astype(np.intp)
+            signed = np.sort(table[side_x] - table[side_y], axis=-1)  # one multiset, one sum
+            return _sequential_sum(signed, -1) / a.size
+
+        _, p_value, n_patterns, exact = _swap_permutation(
+            statistic, a.size, n_resamples=n_resamples, seed=seed, alternative=alternative
         )
+        min_p = smallest_p(2**a.size, alternative=alternative,
+                           n_resamples=None if exact else n_resamples)
+        units = f"sign-flip permutation test over {a.size} paired seeds"
+        kind = "permutation_type='samples'"
+        what = "patterns"
     else:
-        pooled = np.concatenate([a, b])
-        n_total, n_a = pooled.size, a.size
-        n_splits = math.comb(n_total, n_a)
-        if n_splits <= n_resamples:
-            exact = True
-            splits = np.zeros((n_splits, n_total), dtype=bool)
-            for row, chosen in enumerate(itertools.combinations(range(n_total), n_a)):
-                splits[row, list(chosen)] = True
-        else:
-            exact = False
-            splits = np.zeros((int(n_resamples), n_total), dtype=bool)
-            for row in range(int(n_resamples)):
-                splits[row, rng.permutation(n_total)[:n_a]] = True
-        null = (splits @ pooled) / n_a - ((~splits) @ pooled) / (n_total - n_a)
-        patterns = splits
-        method = (
-            f"permutation test of group labels over {a.size} + {b.size} seeds "
-            f"({'exact' if exact else 'Monte Carlo'}, {splits.shape[0]} splits); "
-            f"{sided} ({_direction(alternative)})"
+        _, p_value, n_patterns, exact = _split_permutation(
+            a, b, n_resamples=n_resamples, seed=seed, alternative=alternative
         )
+        min_p = smallest_p(math.comb(a.size + b.size, a.size), alternative=alternative,
+                           n_resamples=None if exact else n_resamples)
+        units = f"permutation test of group labels over {a.size} + {b.size} seeds"
+        kind = "permutation_type='independent'"
+        what = "splits"
+    method = (
+        f"{units} (scipy.stats.permutation_test, {kind}, "
+        f"{'exact' if exact else f'Monte Carlo, seed {seed}'}, {n_patterns} {what}); "
+        f"{_sided(alternative)} ({_direction(alternative)}); smallest attainable p {min_p:.3g}"
+    )
     return PairedTestResult(
-        diff=observed,
-        p_value=_p_value(null, observed, alternative, exact),
+        diff=float(a.mean() - b.mean()),
+        p_value=p_value,
         n_conversations=None,
         method=method,
         score_a=float(a.mean()),
         score_b=float(b.mean()),
-        n_permutations=int(patterns.shape[0]),
+        n_permutations=n_patterns,
         exact=exact,
         n_seeds=(int(a.size), int(b.size)),
+        min_p=min_p,
     )
 
 
@@ -902,6 +1244,51 @@ PAPER_CLAIMS: tuple[Claim, ...] = (
 """The four claims of the paper's section 5.2, in its order."""
 
 
+def format_smallest_p(p_value: float) -> str:
+    """Format a smallest attainable p-value with three significant digits.
+
+    Unlike :func:`emo_lib.results.format_p`, small values are not cut at
+    .001: the point is to show how small the design lets p become.
+
+    Examples
+    --------
+    >>> format_smallest_p(0.125), format_smallest_p(2**-5), format_smallest_p(2**-12)
+    ('.125', '.0312', '.000244')
+    >>> format_smallest_p(2**-20), format_smallest_p(1.0)
+    ('9.54e-07', '1')
+    """
+    if p_value is None or not math.isfinite(float(p_value)):
+        return "n/a"
+    if p_value < 1e-4:
+        return f"{p_value:.3g}"
+    text = f"{p_value:.3g}"
+    return text[1:] if text.startswith("0.") else text
+
+
+def _verdict(supported: bool, min_p: float, alpha: float) -> str:
+    if supported:
+        return "supported"
+    if math.isfinite(min_p) and min_p >= alpha:
+        return "untestable at this size"
+    return "not supported"
+
+
+def _claim_verdict(verdicts: Sequence[str]) -> str:
+    """A claim's verdict from its comparisons' verdicts (rule in :func:`test_claims`)."""
+    if all(v == "supported" for v in verdicts):
+        return "supported"
+    if "not supported" in verdicts:
+        return "not supported"
+    if "untestable at this size" in verdicts:
+        return "untestable at this size"
+    return "not tested"
+
+
+def _units_text(result: PairedTestResult) -> str:
+    n = result.n_conversations
+    return f"with {n} test conversation{'s' if n != 1 else ''}"
+
+
 def test_claims(
     predictions_by_model: Mapping[str, pd.DataFrame | Sequence[pd.DataFrame]],
     *,
@@ -917,16 +1304,34 @@ def test_claims(
 
     Each comparison (a beats b on a dimension) is a one-sided
     :func:`paired_test` with every seed of both models (scores averaged over
-    seeds, one swap pattern for all seed pairs). A comparison is supported
-    when a's score is higher and p < ``alpha``; a claim is supported when all
-    its comparisons are. A comparison whose model has no predictions is
-    reported as not tested (and its claim as not supported).
+    seeds, one swap pattern for all seed pairs). Its verdict is
+
+    ``"supported"``
+        a's score is higher and p < ``alpha``;
+    ``"untestable at this size"``
+        the smallest attainable p of the design (``min_p``: :math:`2^{-C}`
+        with C test conversations, exact test) is at least ``alpha``, so no
+        data could have made it significant: with 4 test conversations
+        (min_p = .0625) nothing can be shown at .05;
+    ``"not supported"``
+        otherwise (the design could have shown it, the data did not);
+    ``"not tested"``
+        a model of the comparison has no predictions.
+
+    A claim is supported when all its comparisons are (an intersection-union
+    test, which needs no multiplicity correction inside a claim). Otherwise
+    its verdict (``claim_verdict``) is "not supported" when any comparison is
+    not supported; else "untestable at this size" when any comparison is
+    untestable; else "not tested". That is, a claim is called untestable
+    only when nothing in it was testable-and-failed: the data never spoke
+    against it, the design could not speak for it.
 
     Parameters
     ----------
     predictions_by_model : mapping
-        ``{"baseline" | "W" | "S" | "WS": predictions table or list of tables
-        (one per seed)}``, all on the same test frames.
+        ``{model: predictions table or list of tables (one per seed)}``, model
+        names from :data:`emo_lib.results.MODEL_LABELS` (``"baseline"``,
+        ``"W"``, ``"S"``, ``"WS"``, ...), all on the same test frames.
     corpus_label : str
         How the test set is named in sentences, e.g. ``"the synthetic
         stand-in (SEMAINE layout)"`` or ``"SEMAINE"``.
@@ -946,23 +1351,36 @@ def test_claims(
     pandas.DataFrame
         Columns ``claim`` (key), ``claim_text``, ``comparison`` (``"W > S"``),
         ``model_a``, ``model_b``, ``dimension``, ``score_a``, ``score_b``,
-        ``mean_diff``, ``p_value``, ``n_seeds_a``, ``n_seeds_b``,
-        ``n_conversations``, ``tested``, ``supported``, ``claim_supported``,
-        ``method``, ``sentence``, e.g. "On the synthetic stand-in (SEMAINE
-        layout), W only beats S only on arousal (CCC .612 vs .540, p = .003):
-        supported."
+        ``mean_diff``, ``p_value``, ``min_p``, ``n_seeds_a``, ``n_seeds_b``,
+        ``n_conversations``, ``tested``, ``supported``, ``verdict``,
+        ``claim_supported``, ``claim_verdict``, ``metric``, ``protocol``,
+        ``method``, ``sentence``, e.g.
+        "On the synthetic stand-in (RECOLA layout), W only beats S only on
+        arousal (CCC .612 vs .540, p = .125; smallest attainable p = .125 with
+        3 test conversations): untestable at this size."
 
     Raises
     ------
     EmoInputError
         Unknown model names, bad arguments, or predictions of two models that
         do not cover the same frames.
+
+    See Also
+    --------
+    claims_summary : the same rows as a compact table to read.
     """
     if not (0.0 < float(alpha) < 1.0):
         raise EmoInputError(f"alpha must be in (0, 1), got {alpha!r}")
     _check_choice(metric, tuple(METRICS), "metric")
     _check_choice(protocol, PROTOCOLS, "protocol")
     unknown = [model for model in predictions_by_model if model not in MODEL_LABELS]
+    unknown += [
+        model
+        for claim in claims
+        for comparison in claim.comparisons
+        for model in comparison[:2]
+        if model not in MODEL_LABELS and model not in unknown
+    ]
     if unknown:
         raise EmoInputError(
             f"unknown model names {unknown}; expected some of {tuple(MODEL_LABELS)}"
@@ -980,6 +1398,8 @@ def test_claims(
                 "model_a": model_a,
                 "model_b": model_b,
                 "dimension": dimension,
+                "metric": metric,
+                "protocol": protocol,
             }
             phrase = (
                 f"On {corpus_label}, {MODEL_LABELS[model_a]} beats {MODEL_LABELS[model_b]} "
@@ -990,9 +1410,10 @@ def test_claims(
                 names = " and ".join(MODEL_LABELS[m] for m in missing)
                 row.update(
                     score_a=math.nan, score_b=math.nan, mean_diff=math.nan, p_value=math.nan,
+                    min_p=math.nan,
                     n_seeds_a=len(tables.get(model_a, [])), n_seeds_b=len(tables.get(model_b, [])),
-                    n_conversations=None, tested=False, supported=False, method="",
-                    sentence=f"{phrase}: not tested (no predictions of {names}).",
+                    n_conversations=None, tested=False, supported=False, verdict="not tested",
+                    method="", sentence=f"{phrase}: not tested (no predictions of {names}).",
                 )
             else:
                 result = paired_test(
@@ -1006,6 +1427,7 @@ def test_claims(
                     alternative="greater",
                 )
                 supported = bool(result.diff > 0 and result.p_value < alpha)
+                verdict = _verdict(supported, result.min_p, alpha)
                 seeds = result.n_seeds
                 seeds_text = ""
                 if max(seeds) > 1:
@@ -1014,29 +1436,92 @@ def test_claims(
                         if seeds[0] == seeds[1]
                         else f", means of {seeds[0]} and {seeds[1]} seeds"
                     )
-                verdict = "supported" if supported else "not supported"
                 row.update(
                     score_a=result.score_a, score_b=result.score_b, mean_diff=result.diff,
-                    p_value=result.p_value, n_seeds_a=seeds[0], n_seeds_b=seeds[1],
-                    n_conversations=result.n_conversations, tested=True, supported=supported,
-                    method=result.method,
+                    p_value=result.p_value, min_p=result.min_p, n_seeds_a=seeds[0],
+                    n_seeds_b=seeds[1], n_conversations=result.n_conversations, tested=True,
+                    supported=supported, verdict=verdict, method=result.method,
                     sentence=(
                         f"{phrase} ({label} {format_score(result.score_a)} vs "
-                        f"{format_score(result.score_b)}{seeds_text}, {format_p(result.p_value)}): "
-                        f"{verdict}."
+                        f"{format_score(result.score_b)}{seeds_text}, {format_p(result.p_value)}; "
+                        f"smallest attainable p = {format_smallest_p(result.min_p)} "
+                        f"{_units_text(result)}): {verdict}."
                     ),
                 )
             claim_rows.append(row)
         claim_supported = all(r["supported"] for r in claim_rows)
+        claim_verdict = _claim_verdict([r["verdict"] for r in claim_rows])
         for row in claim_rows:
             row["claim_supported"] = claim_supported
+            row["claim_verdict"] = claim_verdict
         rows.extend(claim_rows)
     columns = [
         "claim", "claim_text", "comparison", "model_a", "model_b", "dimension", "score_a",
-        "score_b", "mean_diff", "p_value", "n_seeds_a", "n_seeds_b", "n_conversations", "tested",
-        "supported", "claim_supported", "method", "sentence",
+        "score_b", "mean_diff", "p_value", "min_p", "n_seeds_a", "n_seeds_b", "n_conversations",
+        "tested", "supported", "verdict", "claim_supported", "claim_verdict", "metric",
+        "protocol", "method", "sentence",
     ]
     return pd.DataFrame(rows, columns=columns)
 
 
 test_claims.__test__ = False  # a library function, not a pytest test
+
+
+def claims_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The output of :func:`test_claims` as a compact table to read, one row per comparison.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As :func:`test_claims` returns it (or :func:`emo_lib.study.claims_table`,
+        whose ``corpus`` column is kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns (``corpus``,) ``claim`` (the claim in words), ``comparison``
+        (``"W only > S only"``), ``dimension``, ``scores`` (``"CCC .612 vs
+        .540"``, a's first), ``p`` (``".125"``, ``"< .001"``), ``smallest p``
+        (the smallest attainable p), ``verdict`` (of the comparison) and
+        ``claim verdict``; all text, formatted as in the paper.
+
+    Raises
+    ------
+    EmoInputError
+        ``frame`` lacks a column of :func:`test_claims`'s output.
+    """
+    needed = ("claim_text", "model_a", "model_b", "dimension", "score_a", "score_b", "p_value",
+              "min_p", "verdict", "claim_verdict")
+    if not isinstance(frame, pd.DataFrame):
+        raise EmoInputError(f"claims_summary takes a DataFrame, got {type(frame).__name__}")
+    missing = [column for column in needed if column not in frame.columns]
+    if missing:
+        raise EmoInputError(
+            f"claims_summary: the table lacks columns {missing} (pass the output of test_claims)"
+        )
+    rows = []
+    for _, row in frame.iterrows():
+        tested = bool(np.isfinite(row["p_value"]))
+        metric_label = METRIC_LABELS.get(row.get("metric", "ccc"), str(row.get("metric")))
+        out = {"corpus": row["corpus"]} if "corpus" in frame.columns else {}
+        out.update(
+            {
+                "claim": row["claim_text"],
+                "comparison": f"{MODEL_LABELS.get(row['model_a'], row['model_a'])} > "
+                f"{MODEL_LABELS.get(row['model_b'], row['model_b'])}",
+                "dimension": row["dimension"],
+                "scores": (
+                    f"{metric_label} {format_score(row['score_a'])} vs {format_score(row['score_b'])}"
+                    if tested
+                    else "n/a"
+                ),
+                "p": format_p(row["p_value"]).removeprefix("p = ").removeprefix("p ")
+                if tested
+                else "n/a",
+                "smallest p": format_smallest_p(row["min_p"]),
+                "verdict": row["verdict"],
+                "claim verdict": row["claim_verdict"],
+            }
+        )
+        rows.append(out)
+    return pd.DataFrame(rows)

@@ -71,8 +71,8 @@ __all__ = [
     "segment_example",
 ]
 
-VARIANTS = ("baseline", "W", "S", "WS")
-"""The four models of Table 1, in the paper's order."""
+VARIANTS = ("ridge", "baseline", "W", "S", "WS")
+"""The models of Table 1: the linear floor (:mod:`emo_lib.floor`), then the paper's four in its order."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,12 @@ class Profile:
         :func:`emo_lib.corpora.synthetic.write_synthetic_corpus`).
     lime_samples : int
         LIME perturbations per explanation.
+    spectrogram_norm : {"none", "conversation", "train"}
+        The spectrogram input (:data:`emo_lib.features.SPECTROGRAM_NORMS`);
+        ``"none"`` is the paper's.
+    ablation_variants : tuple of str
+        Variants trained again with the two other spectrogram normalisations
+        for the ablation of the results notebook (:func:`run_normalisation_ablation`).
     """
 
     name: str
@@ -109,6 +115,8 @@ class Profile:
     split_seed: int = 0
     synthetic: dict[str, dict[str, Any]] = field(default_factory=dict)
     lime_samples: int = 1000
+    spectrogram_norm: str = "none"
+    ablation_variants: tuple[str, ...] = ("S",)
 
     def to_dict(self) -> dict[str, Any]:
         """All fields, for result files."""
@@ -253,6 +261,59 @@ def _corpus_kind(corpus: Corpus) -> str:
     return "synthetic" if (Path(corpus.root) / "SYNTHETIC.json").exists() else "real"
 
 
+def _standardiser_blocks(segments: SegmentSet, name: str, chunk: int = 16):
+    """(inputs, frame mask) blocks of a segment set for :func:`emo_lib.models.adapt_standardiser`.
+
+    The mask marks real (not padded) input frames: every ComParE row, or every
+    10 ms spectrogram frame, of a real label step.
+    """
+    import numpy as np
+
+    from .config import FRAME_HOP_SECONDS
+
+    repeat = 1 if name == "compare" else int(round(segments.label_step / FRAME_HOP_SECONDS))
+    for start in range(0, len(segments), chunk):
+        inputs, _ = segments.batch(range(start, min(start + chunk, len(segments))), (name, "frame_mask"))
+        yield inputs[name], np.repeat(inputs["frame_mask"], repeat, axis=1)
+
+
+def _merged(first: SegmentSet, second: SegmentSet) -> SegmentSet:
+    """The segments of two sets of different conversations, as one set."""
+    return SegmentSet(list(first.segments) + list(second.segments), {**first.arrays, **second.arrays},
+                      first.segment_seconds, first.label_step)
+
+
+def _build_for(data: "CorpusData", variant: str, preset: str, seed: int, train_set: SegmentSet):
+    """A fresh model of ``variant`` with its input standardisers set from ``train_set``."""
+    from .models import adapt_standardiser, build_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(variant, data.label_step_ms, preset, spectrogram_norm=data.preprocess.spectrogram_norm)
+    if variant == "baseline":
+        adapt_standardiser(model, _standardiser_blocks(train_set, "compare"), input_name="compare")
+    if variant in ("S", "WS") and data.preprocess.spectrogram_norm == "train":
+        adapt_standardiser(model, _standardiser_blocks(train_set, "spectrogram"), input_name="spectrogram")
+    return model
+
+
+def _run_ridge(data: "CorpusData", out_dir: Path, info: dict[str, Any]) -> dict[str, Any]:
+    from .floor import fit_ridge_floor, segment_features
+    from .io import atomic_write_json
+    from .training import environment_info, write_evaluation
+
+    cache: dict = {}
+    features = {part: segment_features(getattr(data, part), cache) for part in ("train", "validation", "test")}
+    targets = {part: getattr(data, part).batch(range(len(getattr(data, part))), ())[1]
+               for part in ("train", "validation")}
+    floor = fit_ridge_floor(features["train"], targets["train"], features["validation"], targets["validation"],
+                            label_step=data.train.label_step)
+    floor.save(out_dir / "floor.json")
+    info.update(alpha=floor.alpha, validation_ccc_mean=floor.validation_ccc[f"{floor.alpha:g}"])
+    atomic_write_json(out_dir / "run.json", {**info, "model": "ridge floor", "versions": environment_info()})
+    return write_evaluation(floor.predict(features["test"]), data.test, out_dir,
+                            model_name=f"ridge_{data.label_step_ms}ms", run_info=info)
+
+
 def run_experiment(
     data: CorpusData,
     variant: str,
@@ -268,11 +329,17 @@ def run_experiment(
 
     A folder that already has ``metrics.json`` is not trained again (its record
     is returned); one with an unfinished run resumes when ``resume`` is true.
+    With ``train_config.refit`` the model kept is a second one, trained on the
+    training and validation conversations together for the number of epochs
+    (and with the learning rates) that the validated run chose, in
+    ``<out_dir>/refit/``.
 
     Parameters
     ----------
     data : CorpusData
-    variant : {"baseline", "W", "S", "WS"}
+    variant : {"ridge", "baseline", "W", "S", "WS"}
+        ``"ridge"`` is the linear floor of :mod:`emo_lib.floor` (no training
+        epochs: ``preset`` and ``train_config`` are recorded only).
     preset : str
     train_config : TrainConfig
     out_dir : str or pathlib.Path
@@ -289,8 +356,7 @@ def run_experiment(
     """
     import json
 
-    from .models import adapt_standardiser, build_model
-    from .training import evaluate_model, train_model
+    from .training import evaluate_model, save_model, train_model
 
     out_dir = Path(out_dir)
     metrics_path = out_dir / "metrics.json"
@@ -312,18 +378,40 @@ def run_experiment(
         "preprocess": data.preprocess.to_dict(),
         **(extra_info or {}),
     }
+    if variant == "ridge":
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return _finish(out_dir, _run_ridge(data, out_dir, info))
     model = None
     if not (resume and (out_dir / "state.json").exists()):
-        keras.utils.set_random_seed(train_config.seed)
-        model = build_model(variant, data.label_step_ms, preset)
-        if variant == "baseline":
-            inputs, targets = data.train.batch(range(len(data.train)), ("compare",))
-            adapt_standardiser(model, inputs["compare"], targets[..., 2])
+        model = _build_for(data, variant, preset, train_config.seed, data.train)
     result = train_model(model, data.train, data.validation, out_dir, train_config, resume=resume,
                          verbose=verbose, run_info=info)
     info.update(best_epoch=result.best_epoch, epochs_run=len(result.history),
-                validation_ccc_mean=result.best_score)
-    return evaluate_model(result.model, data.test, out_dir, run_info=info)
+                validation_ccc_mean=result.best_score, selection="best validation epoch")
+    final = result.model
+    if train_config.refit and result.best_epoch > 0:
+        rates = [row["lr"] for row in result.history[:result.best_epoch]]
+        refit_dir = out_dir / "refit"
+        refit_model = None
+        if not (resume and (refit_dir / "state.json").exists()):
+            refit_model = _build_for(data, variant, preset, train_config.seed, _merged(data.train, data.validation))
+        refit = train_model(refit_model, _merged(data.train, data.validation), None, refit_dir, train_config,
+                            resume=resume, verbose=verbose, run_info={**info, "refit": True},
+                            lr_by_epoch=rates)
+        final = refit.model
+        info.update(selection=f"refit on training + validation conversations for {result.best_epoch} epochs")
+        save_model(final, out_dir / "model.keras")
+    return _finish(out_dir, evaluate_model(final, data.test, out_dir, run_info=info))
+
+
+def _finish(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Write the run's model card beside its results."""
+    try:
+        from .model_card import write_model_card
+    except ImportError:  # pragma: no cover - the card is an addition, not a requirement
+        return record
+    write_model_card(out_dir)
+    return record
 
 
 def prepare_study_data(
@@ -334,11 +422,13 @@ def prepare_study_data(
     variants: Sequence[str] | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    spectrogram_norm: str | None = None,
 ) -> dict[str, CorpusData]:
     """Split and preprocess every corpus of a study (split manifests in ``<out>/<corpus>/split.json``).
 
     An existing manifest is reused, so every notebook and every rerun sees the
     same split. AVEC 2016 copies use their partitions (train / dev).
+    ``spectrogram_norm`` overrides the profile's (the ablation).
 
     Returns
     -------
@@ -357,7 +447,8 @@ def prepare_study_data(
             split_method="partition" if name == "recola-avec2016" else profile.split_method,
             split_seed=profile.split_seed,
             preprocess=PreprocessConfig(segment_seconds=get_preset(profile.preset).segment_seconds,
-                                        with_compare="baseline" in variants),
+                                        with_compare="baseline" in variants,
+                                        spectrogram_norm=spectrogram_norm or profile.spectrogram_norm),
             cache_dir=cache_dir,
             manifest_path=manifest,
             progress=progress,

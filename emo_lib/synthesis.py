@@ -62,6 +62,35 @@ Rater traces
     held at exactly 0 until the rater starts moving (0.3-1.2 s), then faded
     in over 1.5 s. Quantisation to the corpus's decimals is left to the
     writer.
+
+Tower-test cues (``cues="tower_test"``)
+---------------------------------------
+An experiment for the two towers: arousal moves only a cue that no power
+spectrogram can see, valence only the spectral envelope.
+
+Arousal, read at each word's middle
+    * phase of the excitation: every harmonic's phase in the word is rotated
+      by ``theta = AROUSAL_PHASE_DEGREES * (1 - a)`` degrees (:func:`rotate_phase`,
+      a constant-phase all-pass filter, ``cos(theta) x + sin(theta) H{x}``
+      with ``H`` the Hilbert transform): 0 degrees at ``a = +1`` (the
+      Rosenberg pulse's sharp negative closing peak), 90 at ``a = 0``, 180 at
+      ``a = -1`` (the waveform inverted, the closing peak positive). The
+      magnitude spectrum, and with it the level, is unchanged; so are the
+      pitch, the pitch range (fixed at ``PITCH_RANGE_SEMITONES[0]``), the
+      syllable rate (fixed at ``SYLLABLE_RATE[0]``) and the pauses. A 25 ms
+      power spectrum, hence the 40-band log mel, cannot tell the phases apart
+      (up to the leakage of the analysis window, below about 80 Hz); the
+      waveform can: its shape and asymmetry change, and at ``a = -1`` it is
+      the ``a = +1`` waveform turned upside down (the skewness of the speech
+      changes sign, e.g. from about -0.4 at ``a = +0.8`` to +0.2 at
+      ``a = -0.8``).
+Valence, read at each word's middle
+    * spectral tilt and formants exactly as above; the pitch contour does not
+      move with valence (no rise or fall) and ``<LAUGH>`` tokens occur at a
+      fixed rate (2 % of words).
+
+With the same random generator, renders at different arousal then hold the
+same words at the same times, pitches and levels, and differ only in phase.
 """
 
 from __future__ import annotations
@@ -72,6 +101,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from scipy import fft as sps_fft
 from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d
 
@@ -88,6 +118,8 @@ __all__ = [
     "VALENCE_SHELF_HZ",
     "VALENCE_FORMANT_SHIFT",
     "NOISE_FLOOR_DB",
+    "AROUSAL_PHASE_DEGREES",
+    "CUE_MODES",
     "VOWEL_FORMANTS",
     "Voice",
     "SpeechTrack",
@@ -95,6 +127,7 @@ __all__ = [
     "emotion_trajectory",
     "emotion_at",
     "alternating_turns",
+    "rotate_phase",
     "synthesize_speech",
     "rater_traces",
 ]
@@ -123,6 +156,13 @@ VALENCE_FORMANT_SHIFT = 0.06
 """Relative formant shift at ``v = +-1``."""
 NOISE_FLOOR_DB = -66.0
 """RMS level of the white noise floor (dBFS)."""
+AROUSAL_PHASE_DEGREES = 90.0
+"""Tower-test cues: phase rotation of the excitation per unit of arousal below +1 (degrees)."""
+CUE_MODES = ("standard", "tower_test")
+"""What the hidden values drive: ``"standard"`` (the correlates above) or
+``"tower_test"`` (arousal only the excitation's phase, valence only the
+spectral envelope); see the module docstring."""
+_LAUGH_RATE = 0.02
 
 VOWEL_FORMANTS: dict[str, tuple[float, ...]] = {
     "A": (730.0, 1090.0, 2440.0, 3400.0, 4500.0),
@@ -389,6 +429,52 @@ def _high_shelf(gain_db: float, corner_hz: float, sample_rate: int) -> np.ndarra
     return np.array([[b0 / a0, b1 / a0, b2 / a0, 1.0, a1 / a0, a2 / a0]])
 
 
+def rotate_phase(signal: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate the phase of every frequency component by the same angle.
+
+    A constant-phase all-pass filter: ``cos(theta) x + sin(theta) H{x}``, with
+    ``H`` the Hilbert transform, that is the spectrum ``X(f)`` multiplied by
+    ``exp(-i theta sign(f))``. The magnitude spectrum is unchanged; 180
+    degrees inverts the signal and 90 degrees gives its Hilbert transform. It
+    is computed with FFTs on the signal zero-padded to at least twice its
+    length, and cut back to the input's length.
+
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(n,)]
+        Samples (real).
+    degrees : float
+        Rotation angle ``theta`` in degrees.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)], float64
+        The rotated signal.
+
+    Examples
+    --------
+    A cosine turns into a sine (away from the edges of the excerpt):
+
+    >>> t = np.arange(64) / 64
+    >>> y = rotate_phase(np.cos(2 * np.pi * 8 * t), 90.0)
+    >>> bool(np.allclose(y[8:56], np.sin(2 * np.pi * 8 * t)[8:56], atol=0.05))
+    True
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 1:
+        raise EmoInputError(f"signal must be one-dimensional (n,), not shape {x.shape}")
+    theta = math.radians(float(degrees))
+    if x.size == 0:
+        return x.copy()
+    n_fft = sps_fft.next_fast_len(2 * x.size, real=True)
+    spectrum = np.fft.rfft(x, n_fft)
+    rotation = np.full(spectrum.size, complex(math.cos(theta), -math.sin(theta)))
+    rotation[0] = math.cos(theta)  # DC: the Hilbert transform removes it
+    if n_fft % 2 == 0:
+        rotation[-1] = math.cos(theta)  # Nyquist: likewise
+    return np.fft.irfft(spectrum * rotation, n_fft)[: x.size]
+
+
 def _ramp(n: int, ramp: int) -> np.ndarray:
     """Raised-cosine attack and release of ``ramp`` samples each."""
     env = np.ones(n)
@@ -558,6 +644,7 @@ def synthesize_speech(
     emotion_step: float = EMOTION_STEP_SECONDS,
     laughter: bool = True,
     noise_floor_db: float = NOISE_FLOOR_DB,
+    cues: str = "standard",
 ) -> SpeechTrack:
     """Synthesise one speaker talking in the given turns, silent elsewhere.
 
@@ -584,12 +671,21 @@ def synthesize_speech(
         Whether ``<LAUGH>`` tokens may occur.
     noise_floor_db : float
         RMS of the white noise floor (dBFS).
+    cues : {"standard", "tower_test"}
+        What the hidden values drive (:data:`CUE_MODES`, module docstring).
+        Both modes draw the same random numbers in the same order. With
+        ``"tower_test"`` the words' timing, pitch and level do not depend on
+        the hidden values, so renders from the same ``rng`` state at other
+        arousal or valence hold the same words at the same times.
 
     Returns
     -------
     SpeechTrack
         ``round(duration_s * sample_rate)`` samples and the word timings.
     """
+    if cues not in CUE_MODES:
+        raise EmoInputError(f"unknown cues {cues!r}; choose one of {', '.join(CUE_MODES)}")
+    tower_test = cues == "tower_test"
     if emotion.ndim != 2 or emotion.shape[1] != 2:
         raise EmoInputError(f"emotion must have shape (m, 2), not {emotion.shape}")
     if sample_rate < 8000:
@@ -603,8 +699,12 @@ def synthesize_speech(
         words: list[Word] = []
         while True:
             a, v = emotion_at(emotion, t, emotion_step)
-            rate = SYLLABLE_RATE[0] + SYLLABLE_RATE[1] * a
-            laugh = laughter and rng.uniform() < 0.02 + 0.04 * max(v, 0.0)
+            if tower_test:
+                rate = SYLLABLE_RATE[0]
+                laugh = laughter and rng.uniform() < _LAUGH_RATE
+            else:
+                rate = SYLLABLE_RATE[0] + SYLLABLE_RATE[1] * a
+                laugh = laughter and rng.uniform() < 0.02 + 0.04 * max(v, 0.0)
             if laugh:
                 syllables = [("H", "A")] * int(rng.integers(3, 6))
                 durations = np.full(len(syllables), 0.2)
@@ -627,17 +727,22 @@ def synthesize_speech(
             if t + word_d > duration_s - 0.05:
                 break
             a_mid, v_mid = emotion_at(emotion, t + word_d / 2, emotion_step)
-            range_st = PITCH_RANGE_SEMITONES[0] + PITCH_RANGE_SEMITONES[1] * a_mid
-            level_st = AROUSAL_PITCH_SEMITONES * a_mid + rng.normal(0.0, range_st / 4)
+            if tower_test:
+                range_st = PITCH_RANGE_SEMITONES[0]
+                level_st = rng.normal(0.0, range_st / 4)
+            else:
+                range_st = PITCH_RANGE_SEMITONES[0] + PITCH_RANGE_SEMITONES[1] * a_mid
+                level_st = AROUSAL_PITCH_SEMITONES * a_mid + rng.normal(0.0, range_st / 4)
             accent = rng.uniform(0.0, 0.5) * range_st
             f0_level = voice.f0_hz * 2 ** (level_st / 12) * (1.4 if laugh else 1.0)
-            slope = v_mid * range_st
+            slope = 0.0 if tower_test else v_mid * range_st
 
             def f0_at(elapsed, wd=word_d, lvl=f0_level, sl=slope, acc=accent):
                 x = np.clip(elapsed / wd, 0.0, 1.0)
                 return lvl * 2 ** ((sl * (x - 0.5) + acc * np.sin(np.pi * x)) / 12)
 
-            gain_db = voice.level_db + AROUSAL_LEVEL_DB * a_mid + rng.normal(0.0, 1.0)
+            level_a = 0.0 if tower_test else AROUSAL_LEVEL_DB * a_mid
+            gain_db = voice.level_db + level_a + rng.normal(0.0, 1.0)
             if laugh:
                 gain_db -= 4.0
             samples = _word(
@@ -650,6 +755,8 @@ def synthesize_speech(
                 sample_rate,
                 rng,
             )
+            if tower_test:
+                samples = rotate_phase(samples, AROUSAL_PHASE_DEGREES * (1.0 - a_mid))
             i0 = int(round(t * sample_rate))
             i1 = min(n_total, i0 + samples.size)
             sig[i0:i1] += samples[: i1 - i0]

@@ -46,12 +46,16 @@ from .metrics import ccc, ccc_avec, ccc_loss, ccc_metrics, pearson
 __all__ = [
     "environment_info",
     "model_input_names",
+    "make_optimizer",
+    "save_model",
     "compile_model",
     "SegmentBatches",
+    "RESUME_NOTE",
     "TrainingResult",
     "train_model",
     "predict_segments",
     "evaluate_model",
+    "write_evaluation",
     "score_predictions",
 ]
 
@@ -93,14 +97,23 @@ def _uses_long_direct_conv(model: keras.Model) -> bool:
     return False
 
 
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """RMSprop at ``config.learning_rate`` (the paper), keeping a moving average of the
+    weights when ``config.ema_momentum`` is set (Keras's ``use_ema``)."""
+    if config.ema_momentum is None:
+        return keras.optimizers.RMSprop(learning_rate=config.learning_rate)
+    return keras.optimizers.RMSprop(learning_rate=config.learning_rate, use_ema=True,
+                                    ema_momentum=config.ema_momentum)
+
+
 def compile_model(model: keras.Model, config: TrainConfig) -> keras.Model:
-    """Compile with RMSprop, the CCC loss and the two CCC metrics.
+    """Compile with RMSprop (:func:`make_optimizer`), the CCC loss and the two CCC metrics.
 
     ``config.jit_compile="auto"`` turns XLA on when the model has a long direct
     convolution (whose gradient is extremely slow without XLA on a CPU) and
     off otherwise.
     """
-    return _compile(model, config, keras.optimizers.RMSprop(learning_rate=config.learning_rate))
+    return _compile(model, config, make_optimizer(config))
 
 
 def _compile(model: keras.Model, config: TrainConfig, optimizer) -> keras.Model:
@@ -184,9 +197,13 @@ class TrainingResult:
     out_dir: Path
 
 
-def _save_model(model: keras.Model, path: Path) -> None:
-    with atomic_path(path, suffix=".keras") as tmp:
+def save_model(model: keras.Model, path: str | Path) -> None:
+    """Save a model to a ``.keras`` file atomically (complete or absent, never half-written)."""
+    with atomic_path(Path(path), suffix=".keras") as tmp:
         model.save(tmp)
+
+
+_save_model = save_model
 
 
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
@@ -203,29 +220,64 @@ def _write_log(path: Path, history: list[dict[str, float]]) -> None:
 
 
 class _EpochBookkeeping(keras.callbacks.Callback):
-    """After every epoch: the log row, best model, checkpoint and state (the commit point), early stop."""
+    """After every epoch: the log row, the learning-rate schedule, the best model, the
+    checkpoint and the state (the commit point), early stopping.
 
-    def __init__(self, out_dir: Path, state: dict[str, Any], config: TrainConfig, batches: "SegmentBatches"):
+    With a validation set an epoch is scored by the validation mean CCC (of
+    the averaged weights when the optimiser keeps a moving average). A run
+    with a fixed learning-rate list (a refit without validation) replays it,
+    and its last epoch is the result.
+    """
+
+    def __init__(self, out_dir: Path, state: dict[str, Any], config: TrainConfig, batches: "SegmentBatches",
+                 swap: keras.callbacks.Callback | None, lr_by_epoch: Sequence[float] | None):
         super().__init__()
         self.out_dir, self.state, self.config, self.batches = out_dir, state, config, batches
+        self.swap, self.lr_by_epoch = swap, lr_by_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.lr_by_epoch is not None:
+            self.model.optimizer.learning_rate.assign(self.lr_by_epoch[min(epoch, len(self.lr_by_epoch) - 1)])
+
+    def _save_best(self) -> None:
+        # The best model holds the averaged weights when there are any.
+        if self.swap is not None:
+            self.swap.on_test_begin()
+        try:
+            _save_model(self.model, self.out_dir / "best.keras")
+        finally:
+            if self.swap is not None:
+                self.swap.on_test_end()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        state, out_dir = self.state, self.out_dir
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
-        score = _mean_ccc(row)
-        row["val_ccc_mean"] = score if math.isfinite(score) else float("nan")
+        state, out_dir, config = self.state, self.out_dir, self.config
+        learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}, "lr": learning_rate}
+        if self.lr_by_epoch is not None:
+            score = float(epoch + 1)  # a fixed-length run: the last epoch is the result
+        else:
+            score = _mean_ccc(row)
+            row["val_ccc_mean"] = score if math.isfinite(score) else float("nan")
         state["history"].append(row)
         if score > state["best_score"]:
-            state.update(best_score=score, best_epoch=epoch + 1, wait=0)
-            _save_model(self.model, out_dir / "best.keras")
+            state.update(best_score=score, best_epoch=epoch + 1, wait=0, lr_wait=0)
+            self._save_best()
         else:
             state["wait"] += 1
+            state["lr_wait"] = state.get("lr_wait", 0) + 1
+        if (self.lr_by_epoch is None and config.lr_schedule == "plateau"
+                and state["lr_wait"] >= config.lr_patience and learning_rate > config.min_learning_rate):
+            self.model.optimizer.learning_rate.assign(
+                max(learning_rate * config.lr_factor, config.min_learning_rate))
+            state["lr_wait"] = 0
         checkpoint = out_dir / "checkpoints" / f"epoch_{epoch + 1:03d}.keras"
         _save_model(self.model, checkpoint)
+        state["seed_states"] = _seed_states(self.model)
         previous = state.get("checkpoint")
-        stop = state["wait"] >= self.config.patience
+        stop = state["wait"] >= config.patience and epoch + 1 >= config.min_epochs
+        last = len(self.lr_by_epoch) if self.lr_by_epoch is not None else config.max_epochs
         state.update(epochs_done=epoch + 1, checkpoint=str(checkpoint.relative_to(out_dir)),
-                     finished=stop or epoch + 1 >= self.config.max_epochs)
+                     stopped_early=stop, finished=stop or epoch + 1 >= last)
         _write_log(out_dir / "log.csv", state["history"])
         atomic_write_json(out_dir / "state.json", {
             **state, "best_score": state["best_score"] if math.isfinite(state["best_score"]) else None})
@@ -236,21 +288,54 @@ class _EpochBookkeeping(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def _seed_variables(model: keras.Model) -> dict[str, Any]:
+    """The dropout layers' seed-generator state variables, keyed by layer name and position."""
+    found = {}
+    for layer in model.layers:
+        seeds = [v for v in layer.variables if v.path.endswith("seed_generator_state")]
+        for index, variable in enumerate(seeds):
+            found[f"{layer.name}:{index}"] = variable
+    return found
+
+
+def _seed_states(model: keras.Model) -> dict[str, list[int]]:
+    """The dropout layers' seed-generator states (Keras saves them in no model file, so a
+    checkpoint alone would restart the dropout masks from fresh seeds; ``state.json`` keeps them)."""
+    return {key: np.asarray(keras.ops.convert_to_numpy(variable)).tolist()
+            for key, variable in _seed_variables(model).items()}
+
+
+def _restore_seed_states(model: keras.Model, states: dict[str, list[int]]) -> None:
+    variables = _seed_variables(model)
+    for key, value in states.items():
+        if key in variables:
+            variables[key].assign(np.asarray(value, dtype=variables[key].dtype))
+
+
 def _mean_ccc(row: dict[str, float]) -> float:
     value = 0.5 * (row.get("val_ccc_arousal", float("nan")) + row.get("val_ccc_valence", float("nan")))
     return value if math.isfinite(value) else -math.inf
 
 
+RESUME_NOTE = (
+    "exact: the batch order of every epoch depends only on (seed, epoch), and a checkpoint holds the "
+    "weights, the optimiser state (learning rate, moving averages) and the dropout layers' "
+    "seed-generator states, so a resumed run continues the same random streams as an uninterrupted one"
+)
+"""What a resumed run continues (recorded in ``run.json``; tests/test_training.py checks it)."""
+
+
 def train_model(
     model: keras.Model | None,
     train_set: SegmentSet,
-    validation_set: SegmentSet,
+    validation_set: SegmentSet | None,
     out_dir: str | Path,
     config: TrainConfig,
     *,
     resume: bool = False,
     verbose: int | str = "auto",
     run_info: dict[str, Any] | None = None,
+    lr_by_epoch: Sequence[float] | None = None,
 ) -> TrainingResult:
     """Train with per-epoch checkpoints, early stopping on validation mean CCC, and resume.
 
@@ -258,17 +343,29 @@ def train_model(
     ----------
     model : keras.Model or None
         A freshly built model (compiled here). May be ``None`` when resuming.
-    train_set, validation_set : SegmentSet
+    train_set : SegmentSet
+    validation_set : SegmentSet or None
+        Scores every epoch (validation mean CCC of arousal and valence): early
+        stopping, the learning-rate schedule and the best epoch follow it.
+        ``None`` only with ``lr_by_epoch``.
     out_dir : str or pathlib.Path
         The run folder (module docstring).
     config : TrainConfig
+        Batch, learning rate and its schedule, moving average of the weights,
+        epochs, patience, seed, XLA.
     resume : bool
         Continue the run in ``out_dir`` from its last finished epoch. Without
-        it, a folder that already holds a run is refused.
+        it, a folder that already holds a run is refused. A resumed run
+        continues exactly (:data:`RESUME_NOTE`).
     verbose : int or "auto"
         Keras progress display: 1 a progress bar per epoch, 2 a line per epoch, 0 silent.
     run_info : dict, optional
         Written to ``run.json`` with the configuration and package versions.
+    lr_by_epoch : sequence of float, optional
+        A fixed run: train exactly ``len(lr_by_epoch)`` epochs with these
+        learning rates, without validation (a refit on all training
+        conversations for the number of epochs a validated run chose); the
+        last epoch is the result.
 
     Returns
     -------
@@ -279,15 +376,23 @@ def train_model(
     if state_path.exists() and not resume:
         raise EmoInputError("the folder already holds a training run: resume it or choose another folder",
                             path=out_dir)
+    if validation_set is None and lr_by_epoch is None:
+        raise EmoInputError("a validation set is needed (or a fixed list of learning rates per epoch)")
+    if lr_by_epoch is not None and len(lr_by_epoch) < 1:
+        raise EmoInputError("lr_by_epoch must hold at least one learning rate")
 
     state: dict[str, Any] = {"epochs_done": 0, "best_epoch": 0, "best_score": -math.inf, "wait": 0,
-                             "history": [], "checkpoint": None, "finished": False}
+                             "lr_wait": 0, "history": [], "checkpoint": None, "finished": False,
+                             "stopped_early": False}
     if resume and state_path.exists():
         state = json.loads(state_path.read_text(encoding="utf-8"))
         if state["best_score"] is None:
             state["best_score"] = -math.inf
         if state.get("checkpoint"):
-            model = keras.saving.load_model(out_dir / state["checkpoint"])
+            from .models import load_model
+
+            model = load_model(out_dir / state["checkpoint"])
+            _restore_seed_states(model, state.get("seed_states", {}))
             # Recompile around the restored optimizer (its state is kept) so that the
             # XLA setting of this configuration applies.
             _compile(model, config, optimizer=model.optimizer)
@@ -302,31 +407,44 @@ def train_model(
         "parameters": int(model.count_params()),
         "train_config": config.to_dict(),
         "train_segments": len(train_set),
-        "validation_segments": len(validation_set),
+        "validation_segments": 0 if validation_set is None else len(validation_set),
+        "fixed_learning_rates": None if lr_by_epoch is None else [float(v) for v in lr_by_epoch],
+        "resume": RESUME_NOTE,
         "versions": environment_info(),
     })
 
     names = model_input_names(model)
     train_batches = SegmentBatches(train_set, config.batch_size, names, shuffle=True, seed=config.seed)
-    validation_batches = SegmentBatches(validation_set, config.batch_size, names)
-    tensorboard = keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False)
+    validation_batches = (None if validation_set is None
+                          else SegmentBatches(validation_set, config.batch_size, names))
+    callbacks: list[keras.callbacks.Callback] = []
+    swap = None
+    if config.ema_momentum is not None:
+        # Validation (and the best model) use the weights' moving average.
+        swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=False)
+        callbacks.append(swap)
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False))
 
     history: list[dict[str, float]] = state["history"]
     epoch = state["epochs_done"]
-    if not state.get("finished") and epoch < config.max_epochs:
-        # A resumed run continues the batch order of its epoch and reseeds the dropout masks
-        # from the seed and the epoch it starts at.
-        keras.utils.set_random_seed(config.seed if epoch == 0 else config.seed * 100_003 + epoch)
+    last = len(lr_by_epoch) if lr_by_epoch is not None else config.max_epochs
+    # A run continues unless early stopping ended it (a finished run resumed with more
+    # epochs allowed goes on).
+    if not state.get("stopped_early") and epoch < last:
+        if epoch == 0:
+            keras.utils.set_random_seed(config.seed)
         train_batches.set_epoch(epoch)
-        bookkeeping = _EpochBookkeeping(out_dir, state, config, train_batches)
+        bookkeeping = _EpochBookkeeping(out_dir, state, config, train_batches, swap, lr_by_epoch)
         model.fit(train_batches, validation_data=validation_batches, initial_epoch=epoch,
-                  epochs=config.max_epochs, verbose=verbose, callbacks=[bookkeeping, tensorboard],
+                  epochs=last, verbose=verbose, callbacks=[*callbacks[:-1], bookkeeping, callbacks[-1]],
                   shuffle=False)
-    stopped_early = bool(state.get("finished")) and state["epochs_done"] < config.max_epochs
+    stopped_early = bool(state.get("stopped_early"))
 
     best_path = out_dir / "best.keras"
     if best_path.exists():
-        model.set_weights(keras.saving.load_model(best_path).get_weights())
+        from .models import load_model
+
+        model.set_weights(load_model(best_path, compile=False).get_weights())
     _save_model(model, out_dir / "model.keras")
     _write_log(out_dir / "log.csv", history)
     return TrainingResult(model=model, history=history, best_epoch=state["best_epoch"],
@@ -385,6 +503,21 @@ def evaluate_model(model: keras.Model, test_set: SegmentSet, out_dir: str | Path
                    run_info: dict[str, Any] | None = None, batch_size: int = 16) -> dict[str, Any]:
     """Predict the test set and write ``predictions.csv`` and ``metrics.json``.
 
+    See :func:`write_evaluation` for the files.
+
+    Returns
+    -------
+    dict
+        The content of ``metrics.json``.
+    """
+    predictions = predict_segments(model, test_set, batch_size=batch_size)
+    return write_evaluation(predictions, test_set, out_dir, model_name=model.name, run_info=run_info)
+
+
+def write_evaluation(predictions: np.ndarray, test_set: SegmentSet, out_dir: str | Path, *,
+                     model_name: str, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Score predictions of a test set and write ``predictions.csv`` and ``metrics.json``.
+
     ``predictions.csv`` has one row per valid label frame: conversation,
     segment, frame, time_s, arousal_true, valence_true, arousal_pred,
     valence_pred. ``metrics.json`` holds :func:`score_predictions` on them
@@ -392,14 +525,25 @@ def evaluate_model(model: keras.Model, test_set: SegmentSet, out_dir: str | Path
     given ``run_info`` (corpus, variant, preset, seed, split, ...) and the
     package versions.
 
+    Parameters
+    ----------
+    predictions : np.ndarray [shape=(n_segments, T, 2)]
+        Arousal and valence for every label step of every test segment.
+    test_set : SegmentSet
+    out_dir : str or pathlib.Path
+    model_name : str
+    run_info : dict, optional
+
     Returns
     -------
     dict
         The content of ``metrics.json``.
     """
     out_dir = Path(out_dir)
-    predictions = predict_segments(model, test_set, batch_size=batch_size)
     _, targets = test_set.batch(range(len(test_set)), ())
+    if predictions.shape != targets.shape[:2] + (2,):
+        raise EmoInputError(f"predictions have shape {predictions.shape}, the test set needs "
+                            f"{targets.shape[:2] + (2,)}")
     frames = test_set.frame_table()
     keep = targets[..., 2].ravel() > 0
     table = {key: value[keep] for key, value in frames.items()}
@@ -421,7 +565,7 @@ def evaluate_model(model: keras.Model, test_set: SegmentSet, out_dir: str | Path
 
     result = {
         **(run_info or {}),
-        "model": model.name,
+        "model": model_name,
         "test_segments": len(test_set),
         "test_conversations": len(test_set.conversation_ids),
         "test_frames": int(keep.sum()),

@@ -1,13 +1,16 @@
-"""Tests of emo_lib.audio: every WAV sample format, channel mixing, resampling, errors."""
+"""Tests of emo_lib.audio: every WAV sample format, other formats for prediction, channel mixing,
+resampling, errors."""
 
 import numpy as np
 import pytest
 import soundfile
 
 from emo_lib.audio import (
+    AUDIO_EXTENSIONS,
     AudioInfo,
     audio_info,
     load_audio,
+    read_audio,
     read_wav,
     resample,
     write_wav,
@@ -187,12 +190,69 @@ def _bad_files(tmp_path):
 
 def test_bad_files_raise_emo_input_error_naming_the_file(tmp_path):
     for path, fragment in _bad_files(tmp_path):
-        for reader in (read_wav, audio_info, load_audio):
+        for reader in (read_wav, audio_info, lambda p: load_audio(p, wav_only=True)):
             with pytest.raises(EmoInputError) as error:
                 reader(path)
             assert fragment in str(error.value)
             assert str(error.value).startswith(str(path))
             assert error.value.path == path
+
+
+def test_bad_files_for_any_format_readers(tmp_path):
+    fragments = {"missing.wav": "not found", "folder.wav": "directory", "notes.wav": "not a readable audio file",
+                 "empty.wav": "empty"}
+    for path, _ in _bad_files(tmp_path):
+        readers = (read_audio, load_audio, lambda p: audio_info(p, wav_only=False))
+        if path.name == "flac_in_disguise.wav":  # a real FLAC file: fine for these readers
+            assert read_audio(path)[0].shape == (100,) and audio_info(path, wav_only=False).format == "FLAC"
+            continue
+        for reader in readers:
+            with pytest.raises(EmoInputError) as error:
+                reader(path)
+            assert fragments[path.name] in str(error.value), str(error.value)
+            assert str(error.value).startswith(str(path)) and error.value.path == path
+
+
+def test_read_audio_reads_flac_ogg_and_mp3_but_read_wav_refuses_them(tmp_path):
+    rate = 22050
+    t = np.arange(rate) / rate
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    stereo = np.stack([tone, 0.5 * tone], axis=1)
+    flac = tmp_path / "talk.flac"
+    soundfile.write(str(flac), stereo, rate, format="FLAC", subtype="PCM_16")
+    signal, got_rate = read_audio(flac)
+    assert got_rate == rate and signal.shape == (rate,)
+    assert np.max(np.abs(signal - stereo.mean(axis=1))) <= 2.0**-15 * 1.01  # lossless
+    info = audio_info(flac, wav_only=False)
+    assert (info.format, info.subtype, info.channels, info.frames) == ("FLAC", "PCM_16", 2, rate)
+    for fmt, subtype, name in (("OGG", "VORBIS", "talk.ogg"), ("MP3", "MPEG_LAYER_III", "talk.mp3")):
+        path = tmp_path / name
+        soundfile.write(str(path), tone, rate, format=fmt, subtype=subtype)
+        lossy, got_rate = read_audio(path)
+        assert got_rate == rate and abs(len(lossy) - rate) < 0.05 * rate, name
+        assert _dominant_frequency(lossy, rate) == pytest.approx(440, abs=2.0), name
+        assert audio_info(path, wav_only=False).format == fmt
+        with pytest.raises(EmoInputError, match="not a WAV file"):
+            read_wav(path)
+    with pytest.raises(EmoInputError, match="not a WAV file"):
+        audio_info(flac)  # the corpora's check stays WAV-only
+    resampled = load_audio(flac)  # any format by default, at 16 kHz
+    assert resampled.shape == (16_000,)
+    assert _dominant_frequency(resampled, 16_000) == pytest.approx(440, abs=1.0)
+    with pytest.raises(EmoInputError, match="not a WAV file"):
+        load_audio(flac, wav_only=True)
+    assert {".wav", ".flac", ".ogg", ".mp3"} <= set(AUDIO_EXTENSIONS)
+
+
+def test_damaged_flac_names_the_file(tmp_path):
+    good = tmp_path / "good.flac"
+    soundfile.write(str(good), np.random.default_rng(0).uniform(-0.5, 0.5, 48_000), 48_000, format="FLAC")
+    damaged = tmp_path / "damaged.flac"
+    damaged.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert audio_info(damaged, wav_only=False).frames == 48_000  # the header alone looks fine
+    with pytest.raises(EmoInputError, match="not a readable audio file") as error:
+        read_audio(damaged)
+    assert error.value.path == damaged
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

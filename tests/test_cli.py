@@ -1,10 +1,14 @@
 """End-to-end tests of the ``emo`` command line on a small synthetic corpus.
 
-They run the real console script in subprocesses: synth, train (killed with
-SIGKILL mid-run, then resumed), predict on a 17.3 s stereo 44.1 kHz WAV, and the
-one-line errors for bad input.
+They run the real console script in subprocesses: --version, synth, train (killed
+with SIGKILL mid-run, then resumed), predict on a 17.3 s stereo 44.1 kHz WAV, a FLAC
+file and a folder holding a bad file (one table, a JSON sidecar, PNGs), a failing
+notebook, and the one-line errors for bad input. TensorFlow's log level is left to
+the command line, so that its filtering of TensorFlow's start-up lines is tested too.
 """
 
+import csv
+import hashlib
 import json
 import os
 import signal
@@ -12,12 +16,23 @@ import subprocess
 import sys
 import time
 
+import nbformat
 import numpy as np
 import pytest
 import soundfile
 
+import emo_lib
+from emo_lib.notebooks import NOTEBOOKS
+
 EMO = [sys.executable, "-m", "emo_lib"]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+ENV = {**{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, "PYTHONUNBUFFERED": "1"}
+# What TensorFlow prints while it starts, which the command line filters out on a machine without a GPU.
+STARTUP_NOISE = ("I0000 ", "absl::InitializeLog", "failed call to cuInit", "oneDNN supports DT_BOOL")
+
+
+def assert_no_startup_noise(stderr: str) -> None:
+    for fragment in STARTUP_NOISE:
+        assert fragment not in stderr, stderr
 
 
 def emo(*args, cwd, check=True):
@@ -37,6 +52,11 @@ def workspace(tmp_path_factory):
 
 TRAIN = ["train", "--corpus", "recola", "--root", "recola", "--variant", "S", "--preset", "tiny",
          "--batch-size", "2", "--patience", "10", "--cache", "cache", "--quiet"]
+
+
+def test_version(tmp_path):
+    result = emo("--version", cwd=tmp_path)
+    assert result.stdout.strip() == f"emo {emo_lib.__version__}" and result.stderr == ""
 
 
 def test_help_describes_outputs(workspace):
@@ -95,12 +115,29 @@ def test_predict_long_stereo_file_and_bad_input(workspace):
     t = np.arange(int(rate * seconds)) / rate
     stereo = 0.3 * np.stack([np.sin(2 * np.pi * 180 * t), np.sin(2 * np.pi * 260 * t)], -1)
     soundfile.write(workspace / "talk.wav", stereo, rate, subtype="PCM_16")
-    result = emo("predict", "talk.wav", "--model", "ws/model.keras", "--plot", cwd=workspace)
-    lines = (workspace / "talk.csv").read_text().splitlines()
-    assert lines[0] == "time,arousal,valence"
-    assert len(lines) - 1 == int(seconds / 0.04)
+    # --plot is a flag: the file after it is an input, not the PNG's name.
+    result = emo("predict", "--plot", "talk.wav", "--model", "ws/model.keras", cwd=workspace)
+    assert_no_startup_noise(result.stderr)
+    rows = list(csv.DictReader((workspace / "talk.csv").open()))
+    assert list(rows[0]) == ["file", "start", "end", "arousal", "valence"]
+    assert len(rows) == int(seconds / 0.04)
+    assert {row["file"] for row in rows} == {"talk.wav"}
+    assert [(row["start"], row["end"]) for row in rows[:2]] == [("0.000", "0.040"), ("0.040", "0.080")]
     assert (workspace / "talk.png").stat().st_size > 1000
     assert "talk.csv" in result.stdout
+
+    sidecar = json.loads((workspace / "talk.json").read_text())
+    model_bytes = (workspace / "ws" / "model.keras").read_bytes()
+    assert sidecar["model"]["file"] == "ws/model.keras"
+    assert sidecar["model"]["sha256"] == hashlib.sha256(model_bytes).hexdigest()
+    run = json.loads((workspace / "ws" / "run.json").read_text())
+    assert sidecar["trained_on"]["corpus"] == "recola" and sidecar["trained_on"]["corpus_kind"] == "synthetic"
+    assert sidecar["trained_on"]["split"]["test"] == run["split"]["test"]
+    assert sidecar["trained_on"]["split"]["method"] == "random"
+    assert "nominally [-1, 1]" in sidecar["scale"] and sidecar["label_step_s"] == 0.04
+    assert sidecar["emo_lib_version"] == emo_lib.__version__ and sidecar["created"].endswith("+00:00")
+    assert sidecar["files"] == [{"file": "talk.wav", "rows": len(rows), "duration_s": 17.3, "format": "WAV"}]
+    assert sidecar["failed"] == [] and "not the paper's claims" in sidecar["warning"]
 
     # Evaluating the saved model again, on the split saved beside it, gives the same scores.
     emo("evaluate", "--model", "ws/model.keras", "--corpus", "recola", "--root", "recola", "--cache", "cache",
@@ -112,10 +149,78 @@ def test_predict_long_stereo_file_and_bad_input(workspace):
 
     (workspace / "notes.wav").write_text("this is a text file, not audio\n")
     (workspace / "empty.wav").write_bytes(b"")
-    for name, expected in (("notes.wav", "not a readable WAV"), ("empty.wav", "WAV"),
+    for name, expected in (("notes.wav", "not a readable audio file"), ("empty.wav", "not a readable audio file"),
                            ("absent.wav", "not found")):
         bad = emo("predict", name, "--model", "ws/model.keras", cwd=workspace, check=False)
         assert bad.returncode == 2, name
         assert "Traceback" not in bad.stderr
         message = bad.stderr.strip().splitlines()
         assert len(message) == 1 and name in message[0] and expected in message[0], bad.stderr
+        assert not (workspace / name).with_suffix(".csv").exists()
+    missing_model = emo("predict", "talk.wav", "--model", "nothing.keras", cwd=workspace, check=False)
+    assert missing_model.returncode == 2 and missing_model.stderr.count("\n") == 1
+    assert "nothing.keras" in missing_model.stderr
+
+
+def test_predict_flac_and_a_folder_with_a_bad_file(workspace):
+    if not (workspace / "ws" / "model.keras").exists():
+        emo(*TRAIN, "--variant", "WS", "--epochs", "1", "--out", "ws", cwd=workspace)
+    folder = workspace / "recordings"
+    (folder / "deeper").mkdir(parents=True, exist_ok=True)
+    rate = 48000
+    t = np.arange(int(rate * 3.0)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    soundfile.write(folder / "a.flac", tone, rate, format="FLAC")
+    soundfile.write(folder / "b.wav", tone[: rate * 2], rate, subtype="PCM_24")
+    soundfile.write(folder / "deeper" / "c.ogg", tone[: rate], rate, format="OGG", subtype="VORBIS")
+    (folder / "broken.wav").write_text("not audio at all\n" * 5)
+    (folder / "notes.txt").write_text("not an audio file name: left out\n")
+
+    result = emo("-v", "predict", "recordings", "--model", "ws/model.keras", "--out", "tables/all.csv",
+                 "--plot-dir", "plots", cwd=workspace, check=False)
+    assert result.returncode == 2, result.stderr  # one file failed; the others were predicted
+    assert_no_startup_noise(result.stderr)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "broken.wav" in errors[0] and "not a readable audio file" in errors[0]
+    assert "emo: info: [1/2] recordings/a.flac (FLAC, 3.0 s)" in result.stderr  # -v shows progress
+    rows = list(csv.DictReader((workspace / "tables" / "all.csv").open()))
+    counts = {name: sum(row["file"] == name for row in rows) for name in {row["file"] for row in rows}}
+    assert counts == {"recordings/a.flac": 75, "recordings/b.wav": 50}  # not recursive: no deeper/c.ogg
+    last_a = [row for row in rows if row["file"] == "recordings/a.flac"][-1]
+    assert (last_a["start"], last_a["end"]) == ("2.960", "3.000")
+    sidecar = json.loads((workspace / "tables" / "all.json").read_text())
+    assert [f["file"] for f in sidecar["files"]] == ["recordings/a.flac", "recordings/b.wav"]
+    assert [f["format"] for f in sidecar["files"]] == ["FLAC", "WAV"]
+    assert [f["file"] for f in sidecar["failed"]] == ["recordings/broken.wav"]
+    assert sorted(p.name for p in (workspace / "plots").iterdir()) == ["a.png", "b.png"]
+
+    recursive = emo("-q", "predict", "recordings/deeper", "recordings/a.flac", "-r", "--model", "ws/model.keras",
+                    cwd=workspace)
+    assert recursive.stderr == ""
+    rows = list(csv.DictReader((workspace / "predictions.csv").open()))  # several inputs: predictions.csv
+    assert [row["file"] for row in rows].count("recordings/deeper/c.ogg") == 25
+
+
+def test_failing_notebook_is_one_line_and_exit_2(tmp_path):
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    for index, name in enumerate(NOTEBOOKS):
+        notebook = nbformat.v4.new_notebook()
+        parameters = nbformat.v4.new_code_cell('PROFILE = "quick"\nSEEDS = None\nSEMAINE_ROOT = None\n'
+                                               'RECOLA_ROOT = None\nWORK = "../work"\nFIGURES = "../figures"')
+        parameters.metadata["tags"] = ["parameters"]
+        body = 'raise RuntimeError("no stand-in corpus in WORK")' if index == 1 else "print(PROFILE)"
+        notebook.cells = [parameters, nbformat.v4.new_code_cell(body)]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, folder / name)
+    result = emo("notebooks", "--profile", "ci", "--notebooks", "nb", "--output", "out", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("emo notebooks: error: ") and "02_training.ipynb" in lines[0]
+    assert "RuntimeError: no stand-in corpus in WORK" in lines[0]
+    assert "executing 01_data_preparation.ipynb" in result.stdout
+    assert "ci" in result.stdout.splitlines()  # the cell's printed output, streamed as it ran
+    assert not (tmp_path / "out" / "03_results.ipynb").exists()  # the run stopped at the failure
+    assert str(tmp_path) not in (tmp_path / "out" / "01_data_preparation.ipynb").read_text()

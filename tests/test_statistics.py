@@ -10,6 +10,7 @@ import pytest
 
 from emo_lib import statistics as st
 from emo_lib.errors import EmoInputError
+from emo_lib.results import format_score
 
 CORPUS_LABEL = "the synthetic stand-in (SEMAINE layout)"
 
@@ -157,26 +158,76 @@ def test_read_predictions_round_trip_and_errors(tmp_path):
 # ---------------------------------------------------------------------------
 
 
+def naive_replicates(df, dimension, protocol, draws):
+    """Scores of resampled conversations, by concatenating the drawn frames (no moments)."""
+    names = sorted(df.conversation.unique())
+    groups = {name: g for name, g in df.groupby("conversation")}
+    replicates = []
+    for row in draws:
+        chosen = [groups[names[i]] for i in row]
+        if protocol == "concatenated":
+            sample = pd.concat(chosen)
+            replicates.append(lin_ccc(sample[f"{dimension}_true"], sample[f"{dimension}_pred"]))
+        else:
+            replicates.append(
+                np.mean([lin_ccc(g[f"{dimension}_true"], g[f"{dimension}_pred"]) for g in chosen])
+            )
+    return np.array(replicates)
+
+
 @pytest.mark.parametrize("protocol", ["concatenated", "per_conversation"])
 def test_bootstrap_equals_naive_resampling(protocol):
+    # the percentile option is the old computation: quantiles of replicates of resampled
+    # conversations (drawn here as scipy.stats.bootstrap draws them)
     df = predict(truth_table(7, 30), noise=(0.3, 0.6), seed=5)
     n_boot, seed, level = 60, 11, 0.9
     low, high = st.bootstrap_ci(
-        df, dimension="valence", protocol=protocol, n_boot=n_boot, level=level, seed=seed
+        df, dimension="valence", protocol=protocol, n_boot=n_boot, level=level, seed=seed,
+        method="percentile",
     )
-    names = sorted(df.conversation.unique())
-    groups = {name: g for name, g in df.groupby("conversation")}
-    counts = np.random.default_rng(seed).multinomial(7, np.full(7, 1 / 7), size=n_boot)
-    replicates = []
-    for row in counts:
-        chosen = [groups[name] for name, k in zip(names, row) for _ in range(k)]
-        if protocol == "concatenated":
-            sample = pd.concat(chosen)
-            replicates.append(lin_ccc(sample.valence_true, sample.valence_pred))
-        else:
-            replicates.append(np.mean([lin_ccc(g.valence_true, g.valence_pred) for g in chosen]))
+    draws = np.random.default_rng(seed).integers(0, 7, size=(n_boot, 7))
+    replicates = naive_replicates(df, "valence", protocol, draws)
     expected = np.quantile(replicates, [0.05, 0.95])
     assert (low, high) == pytest.approx(tuple(expected), abs=1e-9)
+
+
+def test_bca_interval_equals_its_formula_and_corrects_upwards():
+    # 9 test conversations: the bootstrap distribution of a concatenated CCC sits below
+    # the estimate (z0 > 0), and BCa moves the interval up
+    from statistics import NormalDist
+
+    normal = NormalDist()
+    df = predict(truth_table(9, 60, seed=2), noise=(0.3, 0.6), seed=22)
+    n_boot, seed, level = 400, 3, 0.95
+    bca = st.bootstrap_ci(df, dimension="arousal", n_boot=n_boot, level=level, seed=seed)
+    percentile = st.bootstrap_ci(
+        df, dimension="arousal", n_boot=n_boot, level=level, seed=seed, method="percentile"
+    )
+    draws = np.random.default_rng(seed).integers(0, 9, size=(n_boot, 9))
+    replicates = naive_replicates(df, "arousal", "concatenated", draws)
+    estimate = lin_ccc(df.arousal_true, df.arousal_pred)
+    ties = np.abs(replicates - estimate) < 1e-9  # a draw of every conversation once
+    assert ties.sum() == 1  # this case has one: a tie counts half
+    share_below = (2 * np.sum(replicates < estimate - 1e-9) + ties.sum()) / (2 * n_boot)
+    z0 = normal.inv_cdf(share_below)
+    names = sorted(df.conversation.unique())
+    jackknife = np.array(
+        [lin_ccc(g.arousal_true, g.arousal_pred)
+         for g in (df[df.conversation != name] for name in names)]
+    )
+    d = jackknife.mean() - jackknife
+    acceleration = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)  # Efron & Tibshirani eq. 14.15
+    shares = []
+    for z in (normal.inv_cdf((1 - level) / 2), normal.inv_cdf((1 + level) / 2)):
+        shares.append(normal.cdf(z0 + (z0 + z) / (1 - acceleration * (z0 + z))))
+    expected = np.quantile(replicates, shares)
+    assert bca == pytest.approx(tuple(expected), abs=1e-9)
+    assert percentile == pytest.approx(tuple(np.quantile(replicates, [0.025, 0.975])), abs=1e-9)
+    assert z0 > 0.2  # most replicates below the estimate
+    assert bca[0] > percentile[0] + 0.02 and bca[1] > percentile[1] + 0.01
+    assert bca[0] < estimate < bca[1]
+    with pytest.raises(EmoInputError, match="method"):
+        st.bootstrap_ci(df, dimension="arousal", method="basic")
 
 
 def test_bootstrap_contains_estimate_and_narrows_with_more_conversations():
@@ -333,7 +384,12 @@ def test_claims_supported_when_true():
     assert row.sentence.startswith(
         f"On {CORPUS_LABEL}, W only beats S only on arousal (CCC .{round(expected_a * 1000):03d}"
     )
-    assert row.sentence.endswith("mean of 2 seeds, p < .001): supported.")
+    assert row.sentence.endswith(
+        "mean of 2 seeds, p < .001; smallest attainable p = .000244 with 12 test conversations): "
+        "supported."
+    )
+    assert (table.min_p == 2.0**-12).all() and (table.verdict == "supported").all()
+    assert (table.claim_verdict == "supported").all()
 
 
 def test_claims_not_supported_and_not_tested():
@@ -352,3 +408,230 @@ def test_claims_not_supported_and_not_tested():
     pd.testing.assert_frame_equal(table, again)
     with pytest.raises(EmoInputError, match="unknown model"):
         st.test_claims({"W+S": models["WS"]}, corpus_label="SEMAINE")
+
+
+# ---------------------------------------------------------------------------
+# The smallest attainable p, the engine and verdicts
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_conversations", [3, 5, 9])
+def test_min_p_is_reached_by_a_clear_winner(n_conversations):
+    truth = truth_table(n_conversations, 40, seed=9)
+    good, bad = predict(truth, 0.1, seed=1), predict(truth, 1.0, seed=2)
+    one = st.paired_test(good, bad, dimension="arousal")
+    assert one.min_p == 2.0**-n_conversations == one.p_value  # every swap lowers the difference
+    two = st.paired_test(good, bad, dimension="arousal", alternative="two-sided")
+    assert two.min_p == 2.0 ** -(n_conversations - 1) == two.p_value
+    assert f"smallest attainable p {one.min_p:.3g}" in one.method
+
+
+def test_min_p_monte_carlo_and_seed_tests():
+    truth = truth_table(16, 20)
+    a, b = predict(truth, 0.2, seed=12), predict(truth, 0.9, seed=13)
+    mc = st.paired_test(a, b, dimension="valence", n_resamples=400, seed=5)
+    assert not mc.exact and mc.min_p == pytest.approx(1 / 401)  # above 2^-16
+    assert mc.p_value == pytest.approx(1 / 401)  # no random pattern beats the observed one
+    assert st.smallest_p(2**16, n_resamples=400) == pytest.approx(1 / 401)
+    assert st.smallest_p(2**16, alternative="two-sided", n_resamples=400) == pytest.approx(2 / 401)
+    assert st.smallest_p(2**3, n_resamples=400) == 0.125  # exact when R covers every pattern
+    seeds = st.paired_seed_test([0.7, 0.71, 0.72, 0.69, 0.70], [0.6, 0.62, 0.61, 0.6, 0.63])
+    assert seeds.min_p == 1 / 32
+    assert st.paired_seed_test([0.7, 0.71], [0.6, 0.62], alternative="two-sided").min_p == 0.5
+    assert st.paired_seed_test([0.7], [0.6], alternative="two-sided").min_p == 1.0
+    unpaired = st.paired_seed_test([0.7, 0.71, 0.72], [0.6, 0.62, 0.61], paired=False)
+    assert unpaired.min_p == 1 / 20 and unpaired.n_permutations == 20
+
+
+def test_monte_carlo_p_is_close_to_the_exact_p():
+    truth = truth_table(12, 30, seed=3)
+    a, b = predict(truth, 0.5, seed=30), predict(truth, 0.56, seed=31)
+    exact = st.paired_test(a, b, dimension="arousal", n_resamples=4096)
+    mc = st.paired_test(a, b, dimension="arousal", n_resamples=3000, seed=2)
+    assert exact.exact and not mc.exact and mc.n_permutations == 3000
+    assert 0.05 < exact.p_value < 0.95
+    assert abs(mc.p_value - exact.p_value) < 4 * np.sqrt(exact.p_value * (1 - exact.p_value) / 3000)
+
+
+def test_seed_tests_equal_enumeration_with_ties():
+    # scores rounded to two decimals: many splits have the same mean (ties, counted as extreme)
+    a, b = [0.53, 0.55, 0.54, 0.56], [0.54, 0.54, 0.52]
+    pooled = np.array(a + b)
+    observed = np.mean(a) - np.mean(b)
+    null = []
+    for members in itertools.combinations(range(7), 4):
+        chosen = np.isin(np.arange(7), members)
+        null.append(pooled[chosen].mean() - pooled[~chosen].mean())
+    null = np.array(null)
+    greater = np.mean(null >= observed - 1e-9)
+    less = np.mean(null <= observed + 1e-9)
+    result = st.paired_seed_test(a, b, paired=False)
+    assert result.exact and result.n_permutations == 35
+    assert result.p_value == pytest.approx(greater, abs=1e-12)
+    assert st.paired_seed_test(a, b, paired=False, alternative="less").p_value == pytest.approx(
+        less, abs=1e-12
+    )
+    # two-sided: twice the smaller one-sided p (the null of unequal groups is not symmetric)
+    two = st.paired_seed_test(a, b, paired=False, alternative="two-sided").p_value
+    assert two == pytest.approx(min(1.0, 2 * min(greater, less)), abs=1e-12)
+    # paired, with equal differences: flipping either of two equal differences is a tie
+    diffs = np.array([0.02, 0.02, -0.01, 0.03])
+    signs = np.array(list(itertools.product([1, -1], repeat=4)))
+    expected = np.mean(signs @ diffs / 4 >= diffs.mean() - 1e-9)
+    paired = st.paired_seed_test(0.5 + diffs, np.full(4, 0.5))
+    assert paired.p_value == pytest.approx(expected, abs=1e-12)
+    # one seed a side: the two assignments enumerated
+    single = st.paired_seed_test([0.7], [0.6], paired=False)
+    assert single.p_value == 0.5 and single.min_p == 0.5 and single.exact
+
+
+def test_single_conversation_test():
+    truth = truth_table(1, 50)
+    a, b = predict(truth, 0.1, seed=1), predict(truth, 0.9, seed=2)
+    result = st.paired_test(a, b, dimension="arousal")
+    assert result.n_permutations == 2 and result.exact
+    assert result.p_value == 0.5 and result.min_p == 0.5
+    assert st.paired_test(a, b, dimension="arousal", alternative="less").p_value == 1.0
+
+
+def test_per_conversation_test_counts_defined_conversations():
+    truth = truth_table(6, 30, seed=5)
+    a, b = predict(truth, 0.1, seed=1), predict(truth, 0.9, seed=2)
+    for df in (truth, a, b):  # conv005: constant truth and predictions, undefined for both
+        flat = df.conversation == "conv005"
+        df.loc[flat, ["arousal_true"]] = 0.25
+    for df in (a, b):
+        df.loc[df.conversation == "conv005", "arousal_pred"] = 0.25
+    result = st.paired_test(a, b, dimension="arousal", protocol="per_conversation")
+    assert result.n_conversations == 5
+    assert result.min_p == 2.0**-5 and result.p_value == 2.0**-5  # 2^6 patterns, each twice
+    per_a = st.conversation_scores(a).arousal.to_numpy()
+    per_b = st.conversation_scores(b).arousal.to_numpy()
+    assert result.diff == pytest.approx(np.nanmean(per_a - per_b), abs=1e-12)
+
+
+def few_conversation_models(n_conversations):
+    truth = truth_table(n_conversations, 40, seed=4)
+    return {
+        "W": [predict(truth, (0.2, 0.9), seed=1)],
+        "S": [predict(truth, (0.9, 0.3), seed=2)],
+        "WS": [predict(truth, (0.3, 0.35), seed=3)],
+    }
+
+
+def test_claims_untestable_at_this_size():
+    models = few_conversation_models(3)
+    label = "the synthetic stand-in (RECOLA layout)"
+    table = st.test_claims(models, corpus_label=label)
+    first = table.iloc[0]
+    assert first.min_p == 0.125 and first.p_value == 0.125 and first.mean_diff > 0
+    assert first.verdict == "untestable at this size" and not first.supported
+    assert first.sentence == (
+        f"On {label}, W only beats S only on arousal (CCC {format_score(first.score_a)} vs "
+        f"{format_score(first.score_b)}, p = .125; smallest attainable p = .125 with 3 test "
+        "conversations): untestable at this size."
+    )
+    tested = table[table.tested]
+    assert (tested.verdict == "untestable at this size").all()  # whatever the direction
+    assert (tested.mean_diff < 0).any()
+    # the baseline is missing: its claim has untestable and not-tested comparisons
+    baseline = table[table.claim == "all_beat_baseline"]
+    assert set(baseline.verdict) == {"not tested"}
+    assert set(baseline.claim_verdict) == {"not tested"}
+    assert set(table[table.claim == "w_beats_s_arousal"].claim_verdict) == {"untestable at this size"}
+    assert not table.claim_supported.any()
+    # the same models at alpha .2 can be tested with 3 conversations
+    loose = st.test_claims(models, corpus_label=label, alpha=0.2)
+    assert loose.iloc[0].verdict == "supported" and loose.iloc[0].claim_verdict == "supported"
+
+
+def test_claim_verdict_rule():
+    models = few_conversation_models(3)
+    mixed = st.Claim(
+        "mixed", "W only beats S only and the baseline on arousal",
+        (("W", "S", "arousal"), ("W", "baseline", "arousal")),
+    )
+    table = st.test_claims(models, corpus_label="X", claims=[mixed])
+    assert list(table.verdict) == ["untestable at this size", "not tested"]
+    assert set(table.claim_verdict) == {"untestable at this size"}  # none is "not supported"
+    big = few_conversation_models(8)
+    failing = st.Claim(
+        "failing", "S only beats W only on arousal, and W+S beats the baseline",
+        (("S", "W", "arousal"), ("WS", "baseline", "arousal")),
+    )
+    table = st.test_claims(big, corpus_label="X", claims=[failing])
+    assert list(table.verdict) == ["not supported", "not tested"]
+    assert set(table.claim_verdict) == {"not supported"}
+    assert table.iloc[0].min_p == 2.0**-8 < 0.05
+
+
+def test_claims_summary_is_compact_and_readable():
+    models = few_conversation_models(3)
+    table = st.test_claims(models, corpus_label="X")
+    table.insert(0, "corpus", "recola")  # as emo_lib.study.claims_table adds it
+    summary = st.claims_summary(table)
+    assert list(summary.columns) == [
+        "corpus", "claim", "comparison", "dimension", "scores", "p", "smallest p", "verdict",
+        "claim verdict",
+    ]
+    assert len(summary) == len(table)
+    first = summary.iloc[0]
+    assert first.claim == "W only beats S only on arousal"
+    assert first.comparison == "W only > S only" and first.dimension == "arousal"
+    expected_a = lin_ccc(models["W"][0].arousal_true, models["W"][0].arousal_pred)
+    expected_b = lin_ccc(models["S"][0].arousal_true, models["S"][0].arousal_pred)
+    assert first.scores == f"CCC {format_score(expected_a)} vs {format_score(expected_b)}"
+    assert (first.p, first["smallest p"]) == (".125", ".125")
+    assert first.verdict == "untestable at this size"
+    missing = summary[summary.comparison == "W only > Baseline"].iloc[0]
+    assert (missing.scores, missing.p, missing.verdict) == ("n/a", "n/a", "not tested")
+    big = st.claims_summary(st.test_claims(paper_like_models(truth_table(12, 40)),
+                                           corpus_label="X", n_resamples=4096))
+    assert "corpus" not in big.columns
+    assert set(big.p) == {"< .001"} and set(big["smallest p"]) == {".000244"}
+    with pytest.raises(EmoInputError, match="lacks columns"):
+        st.claims_summary(table.drop(columns="min_p"))
+
+
+def test_format_smallest_p():
+    assert st.format_smallest_p(0.125) == ".125"
+    assert st.format_smallest_p(2.0**-5) == ".0312"
+    assert st.format_smallest_p(2.0**-12) == ".000244"
+    assert st.format_smallest_p(2.0**-20) == "9.54e-07"
+    assert st.format_smallest_p(float("nan")) == "n/a"
+
+
+def test_bootstrap_with_undefined_replicates():
+    # per-conversation CCC: two of three conversations are undefined (constant and equal),
+    # so a replicate drawing only those is undefined and left out; every defined replicate
+    # is the one defined conversation's score
+    df = predict(truth_table(3, 30, seed=1), noise=0.3, seed=3)
+    for name in ("conv000", "conv001"):
+        flat = df.conversation == name
+        df.loc[flat, ["valence_true", "valence_pred"]] = 0.25
+    score = st.conversation_scores(df).set_index("conversation").loc["conv002", "valence"]
+    low, high = st.bootstrap_ci(df, dimension="valence", protocol="per_conversation",
+                                method="percentile", n_boot=50)
+    assert (low, high) == pytest.approx((score, score), abs=1e-12)
+    with pytest.warns(RuntimeWarning, match="percentile interval"):
+        bca = st.bootstrap_ci(df, dimension="valence", protocol="per_conversation", n_boot=50)
+    assert bca == pytest.approx((score, score), abs=1e-12)
+
+
+def test_claims_take_every_model_of_model_labels():
+    from emo_lib.results import MODEL_LABELS
+
+    truth = truth_table(8, 30, seed=6)
+    models = {m: [predict(truth, 0.2 + 0.1 * i, seed=40 + i)] for i, m in enumerate(MODEL_LABELS)}
+    others = [m for m in MODEL_LABELS if m != "W"]
+    claim = st.Claim("w_first", "W only beats every other model on valence",
+                     tuple(("W", m, "valence") for m in others))
+    table = st.test_claims(models, corpus_label="X", claims=[claim])
+    assert list(table.model_b) == others and table.tested.all()
+    for _, row in table.iterrows():
+        assert f"beats {MODEL_LABELS[row.model_b]} on valence" in row.sentence
+    summary = st.claims_summary(table)
+    assert list(summary.comparison) == [f"W only > {MODEL_LABELS[m]}" for m in others]
+    with pytest.raises(EmoInputError, match="unknown model"):
+        st.test_claims(models, corpus_label="X",
+                       claims=[st.Claim("bad", "W beats GRU", (("W", "GRU", "arousal"),))])

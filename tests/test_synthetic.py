@@ -14,18 +14,25 @@ import arff
 import librosa
 import numpy as np
 import pytest
+import scipy.signal
+import scipy.stats
 import soundfile
 
 from emo_lib import synthesis as syn
+from emo_lib.audio import znormalise
 from emo_lib.corpora import load_corpus
 from emo_lib.corpora.synthetic import (
     MARKER_NAME,
     PARTIAL_MARKER_NAME,
+    RECOLA_PARTICIPANTS,
+    RECOLA_PUBLIC_PARTICIPANTS,
     SYNTHETIC_CORPUS_DESCRIPTION,
+    TOWER_TEST_DESCRIPTION,
     describe_synthetic_corpus,
     write_synthetic_corpus,
 )
 from emo_lib.errors import EmoInputError
+from emo_lib.features import log_mel_deltas
 
 # SEMAINE raters' traces differ in length by design; the reader warns about it
 pytestmark = pytest.mark.filterwarnings("ignore::emo_lib.labels.LabelLengthWarning")
@@ -306,7 +313,13 @@ def test_rewrite_removes_files_of_the_previous_corpus(tmp_path):
     [
         ("iemocap", {}, "unknown corpus"),
         ("recola", {"duration_s": 2}, "duration_s"),
-        ("recola", {"n_speakers": 24}, "n_speakers"),
+        ("recola", {"n_speakers": 47}, "n_speakers"),
+        ("generic", {"n_speakers": 0}, "n_speakers"),
+        ("generic", {"conversations_per_speaker": 9}, "conversations_per_speaker"),
+        ("generic", {"label_step_ms": 30}, "label_step_ms must be 20 or 40"),
+        ("generic", {"label_step_ms": 0.04}, "label_step_ms must be 20 or 40"),
+        ("semaine", {"label_step_ms": 40}, "label_step_ms is 20 in the semaine layout"),
+        ("recola", {"cues": "loud"}, "unknown cues"),
         ("recola", {"conversations_per_speaker": 2}, "conversations_per_speaker"),
         ("semaine", {"conversations_per_speaker": 9}, "conversations_per_speaker"),
         ("recola-avec2016", {"n_speakers": 0}, "n_speakers"),
@@ -344,11 +357,11 @@ def test_emotion_trajectory_is_slow_and_bounded():
     assert wide.min() < -0.6 and wide.max() > 0.6 and np.all(np.abs(wide) < 1)
 
 
-def _speaker(seed, duration, emotion, sample_rate=16000, laughter=True, sex="female"):
+def _speaker(seed, duration, emotion, sample_rate=16000, laughter=True, sex="female", cues="standard"):
     rng = np.random.default_rng(seed)
     voice = syn.random_voice(rng, sex)
     turns, _ = syn.alternating_turns(duration, rng, own_s=(6.0, 12.0), other_s=(1.0, 2.0))
-    return syn.synthesize_speech(turns, duration, sample_rate, voice, emotion, rng, laughter=laughter)
+    return syn.synthesize_speech(turns, duration, sample_rate, voice, emotion, rng, laughter=laughter, cues=cues)
 
 
 def test_rms_per_second_follows_hidden_arousal():
@@ -451,3 +464,202 @@ def test_description_states_the_documented_sizes():
     high = syn.SYLLABLE_RATE[0] + syn.SYLLABLE_RATE[1]
     assert f"{low:g} to {high:g} per second" in text
     assert f"{syn.VALENCE_FORMANT_SHIFT * 100:g} %" in text
+
+
+# ---------------------------------------------------------------------------
+# RECOLA beyond the 23 public participants
+# ---------------------------------------------------------------------------
+
+
+def test_recola_takes_up_to_46_participants():
+    assert len(RECOLA_PARTICIPANTS) == len(set(RECOLA_PARTICIPANTS)) == 46
+    assert RECOLA_PARTICIPANTS[:23] == RECOLA_PUBLIC_PARTICIPANTS
+    assert all(re.fullmatch(r"P\d\d", pid) for pid in RECOLA_PARTICIPANTS)
+    further = [int(pid[1:]) for pid in RECOLA_PARTICIPANTS[23:]]
+    assert further == sorted(further) and 16 < min(further) and max(further) < 65
+
+
+def test_recola_files_of_the_first_participants_do_not_depend_on_the_count(tmp_path):
+    few = _hashes(write_synthetic_corpus("recola", tmp_path / "few", seed=4, n_speakers=2, duration_s=5,
+                                         progress=False))  # fmt: skip
+    root = write_synthetic_corpus("recola", tmp_path / "many", seed=4, n_speakers=25, duration_s=5, progress=False)
+    many = _hashes(root)
+    shared = [name for name in few if name != MARKER_NAME]
+    assert len(shared) == 8 and all(few[name] == many[name] for name in shared)
+    corpus = load_corpus("recola", root)
+    assert len(corpus) == 25
+    assert {c.id for c in corpus} == set(RECOLA_PARTICIPANTS[:25]) >= {"P18", "P20"}
+
+
+# ---------------------------------------------------------------------------
+# The generic layout
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("generic")
+    write_synthetic_corpus("generic", root, seed=2, n_speakers=2, conversations_per_speaker=2, duration_s=12,
+                           progress=False)  # fmt: skip
+    return root
+
+
+def test_generic_layout_loads(generic):
+    corpus = load_corpus("generic", generic)
+    assert corpus.name == "generic" and corpus.skipped == []
+    assert [c.id for c in corpus] == ["spk01_1", "spk01_2", "spk02_1", "spk02_2"]
+    assert [c.speaker for c in corpus] == ["spk01", "spk01", "spk02", "spk02"]
+    for conv in corpus:
+        assert conv.label_step == 0.04 and conv.raters == {}
+        assert conv.times.size == 301 and conv.times[0] == 0 and conv.times[-1] == pytest.approx(12.0)
+        assert np.all(np.abs(conv.labels) <= 1) and np.all(conv.labels[0] == 0)
+        assert conv.labels[100:].std(axis=0).min() > 0.005
+        info = soundfile.info(str(conv.audio_path))
+        assert (info.samplerate, info.subtype, info.channels) == (22050, "PCM_16", 1)
+        assert info.duration == pytest.approx(12.0)
+        # the turns file holds the labelled speaker's turns: speech inside, silence between
+        audio, rate = soundfile.read(str(conv.audio_path))
+        assert conv.turns and all(0 < s < e <= 12.0 for s, e in conv.turns)
+        inside = np.zeros(audio.size, bool)
+        for start, end in conv.turns:
+            assert _db(audio[int(start * rate) : int(end * rate)]) > -45
+            inside[int((start - 0.05) * rate) : int((end + 0.06) * rate)] = True
+        assert _db(audio[~inside]) < -60
+
+
+def test_generic_files_follow_the_format(generic):
+    marker = json.loads((generic / MARKER_NAME).read_text())
+    assert marker["corpus"] == "generic" and marker["parameters"]["label_step_ms"] == 40
+    assert "cues" not in marker["parameters"]
+    assert (generic / "speakers.csv").read_text().splitlines() == [
+        "conversation,speaker", "spk01_1,spk01", "spk01_2,spk01", "spk02_1,spk02", "spk02_2,spk02"]  # fmt: skip
+    endings = set()
+    for path in sorted((generic / "labels").iterdir()):
+        raw = path.read_bytes()
+        endings.add("crlf" if b"\r\n" in raw else "lf")
+        lines = raw.decode().splitlines()
+        assert lines[0] == "time,arousal,valence" and lines[1] == "0.00,0.0000,0.0000"
+        assert all(re.fullmatch(r"\d+\.\d\d,-?\d\.\d{4},-?\d\.\d{4}", line) for line in lines[1:])
+        assert np.allclose([float(line.split(",")[0]) for line in lines[1:]], 0.04 * np.arange(301))
+        turns = (generic / "turns" / path.name).read_text().splitlines()
+        assert turns[0] == "start,end" and all(re.fullmatch(r"\d+\.\d{3},\d+\.\d{3}", t) for t in turns[1:])
+    assert endings == {"crlf", "lf"}
+
+
+def test_generic_20_ms_labels_and_determinism(tmp_path):
+    options = {"seed": 9, "n_speakers": 1, "conversations_per_speaker": 1, "duration_s": 6, "progress": False}
+    a = write_synthetic_corpus("generic", tmp_path / "a", label_step_ms=20, **options)
+    b = write_synthetic_corpus("generic", tmp_path / "b", label_step_ms=20, **options)
+    assert _hashes(a) == _hashes(b)
+    conv = load_corpus("generic", a)["spk01_1"]
+    assert conv.label_step == 0.02 and conv.times.size == 301
+    assert np.allclose(np.diff(conv.times), 0.02)
+    c = write_synthetic_corpus("generic", tmp_path / "c", **options)
+    assert load_corpus("generic", c)["spk01_1"].label_step == 0.04
+    assert _hashes(a)["audio/spk01_1.wav"] == _hashes(c)["audio/spk01_1.wav"]  # only the labels differ
+
+
+# ---------------------------------------------------------------------------
+# Tower-test cues: arousal only in the phase, valence only in the envelope
+# ---------------------------------------------------------------------------
+
+
+def test_rotate_phase_is_the_fractional_hilbert_transform():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.zeros(300), scipy.signal.lfilter([1.0], [1.0, -1.6, 0.8], rng.standard_normal(1000)),
+                        np.zeros(300)])  # fmt: skip
+    x[300:1300] *= np.hanning(1000)
+    padded = np.concatenate([x, np.zeros(2 * x.size)])
+    hilbert = np.imag(scipy.signal.hilbert(padded))[: x.size]  # scipy's analytic signal
+    for degrees in (0.0, 37.0, 90.0, 180.0, 250.0):
+        theta = np.radians(degrees)
+        expected = np.cos(theta) * x + np.sin(theta) * hilbert
+        assert np.allclose(syn.rotate_phase(x, degrees), expected, atol=1e-3 * np.abs(x).max())
+        # the magnitude spectrum is unchanged
+        y = syn.rotate_phase(x, degrees)
+        assert np.isclose(np.sum(y * y), np.sum(x * x), rtol=1e-3)
+    assert np.allclose(syn.rotate_phase(x, 180.0), -x, atol=1e-12)
+
+
+def _render(seed, a, v, cues, sex, duration=12.0):
+    return _speaker(seed, duration, _constant(a, v, duration), sex=sex, cues=cues)
+
+
+def _log_mel_stats(track):
+    """Mean and standard deviation per band of the 40 log-mel bands and their deltas (240 numbers)."""
+    features = log_mel_deltas(znormalise(track.signal)).reshape(-1, 120)
+    return np.concatenate([features.mean(axis=0), features.std(axis=0)])
+
+
+def _log_mel_distance(x, y):
+    return float(np.abs(_log_mel_stats(x) - _log_mel_stats(y)).max())
+
+
+def _speech(track):
+    return np.concatenate([track.signal[int(s * 16000) : int(e * 16000)] for s, e, _w in track.words])
+
+
+@pytest.mark.parametrize("seed, sex", [(4, "female"), (5, "male")])
+def test_tower_test_arousal_is_invisible_to_the_log_mel(seed, sex):
+    high, low = _render(seed, 0.8, 0.0, "tower_test", sex), _render(seed, -0.8, 0.0, "tower_test", sex)
+    other = _render(seed + 100, 0.8, 0.0, "tower_test", sex)  # same arousal, other words and noise
+    # same words at the same times: rate and pauses do not follow arousal
+    assert high.words == low.words and other.words != high.words
+    # level and pitch do not follow arousal
+    assert abs(_db(_speech(high)) - _db(_speech(low))) < 0.1
+    f0_high, f0_low = _f0(high)[0], _f0(low)[0]
+    voiced = (f0_high < 400) & (f0_low < 400)
+    assert abs(12 * np.log2(np.median(f0_high[voiced]) / np.median(f0_low[voiced]))) < 0.1
+    # the log mel (and its deltas) of high and low arousal differ far less than two renders
+    # of the same arousal with other words and noise
+    arousal = _log_mel_distance(high, low)
+    noise = _log_mel_distance(high, other)
+    assert arousal < 0.05 * noise and arousal < 0.05
+    # valence still changes the log mel, far beyond what arousal does
+    valence = _log_mel_distance(_render(seed, 0.0, 0.8, "tower_test", sex), _render(seed, 0.0, -0.8, "tower_test", sex))
+    assert valence > 20 * arousal and valence > 0.5
+    # a waveform statistic sees arousal: the skewness of the speech changes sign
+    skew = {name: scipy.stats.skew(_speech(t)) for name, t in (("high", high), ("low", low), ("other", other))}
+    assert skew["high"] < 0 < skew["low"]
+    assert abs(skew["high"] - skew["low"]) > 2 * abs(skew["high"] - skew["other"])
+    assert abs(skew["high"] - skew["low"]) > 0.3
+
+
+def test_tower_test_extremes_are_the_same_speech_inverted():
+    top, bottom = _render(6, 1.0, 0.3, "tower_test", "female"), _render(6, -1.0, 0.3, "tower_test", "female")
+    assert top.words == bottom.words
+    x, y = _speech(top), _speech(bottom)
+    assert np.corrcoef(x, y)[0, 1] < -0.999
+    assert scipy.stats.skew(x) == pytest.approx(-scipy.stats.skew(y), abs=0.01)
+
+
+def test_standard_cues_do_move_the_log_mel_with_arousal():
+    """The measure of the tower test can fail: with the standard cues arousal shows in the log mel."""
+    high, low = _render(4, 0.8, 0.0, "standard", "female"), _render(4, -0.8, 0.0, "standard", "female")
+    other = _render(104, 0.8, 0.0, "standard", "female")
+    assert _log_mel_distance(high, low) > 2 * _log_mel_distance(high, other)
+
+
+def test_tower_test_corpus_is_recorded_and_deterministic(tmp_path):
+    options = {"seed": 3, "n_speakers": 1, "duration_s": 6, "progress": False}
+    a = write_synthetic_corpus("recola", tmp_path / "a", cues="tower_test", **options)
+    b = write_synthetic_corpus("recola", tmp_path / "b", cues="tower_test", **options)
+    standard = write_synthetic_corpus("recola", tmp_path / "s", **options)
+    assert _hashes(a) == _hashes(b)
+    assert _hashes(a)["RECOLA-Audio-recordings/P16.wav"] != _hashes(standard)["RECOLA-Audio-recordings/P16.wav"]
+    marker = json.loads((a / MARKER_NAME).read_text())
+    assert marker["parameters"]["cues"] == "tower_test"
+    assert marker["description"] == TOWER_TEST_DESCRIPTION == describe_synthetic_corpus("tower_test")
+    plain = json.loads((standard / MARKER_NAME).read_text())
+    assert "cues" not in plain["parameters"] and plain["description"] == SYNTHETIC_CORPUS_DESCRIPTION
+    assert len(load_corpus("recola", a)) == 1
+    with pytest.raises(EmoInputError, match="unknown cues"):
+        describe_synthetic_corpus("loud")
+
+
+def test_tower_test_description_states_the_documented_sizes():
+    text = TOWER_TEST_DESCRIPTION
+    assert "not emotional speech" in text and "phase" in text
+    assert f"{syn.AROUSAL_PHASE_DEGREES:g} degrees" in text
+    assert f"{syn.PITCH_RANGE_SEMITONES[0]:g} semitones" in text and f"{syn.SYLLABLE_RATE[0]:g} per second" in text
+    assert f"{syn.VALENCE_SHELF_DB:g} dB" in text and f"{syn.VALENCE_FORMANT_SHIFT * 100:g} %" in text

@@ -1,11 +1,13 @@
-"""Corpus readers: SEMAINE Solid-SAL, RECOLA (original release) and RECOLA AVEC 2016.
+"""Corpus readers: SEMAINE Solid-SAL, RECOLA (original release), RECOLA AVEC 2016 and a generic layout.
 
 Each reader turns a corpus folder into a :class:`Corpus` of
 :class:`Conversation` records (labels, rater traces, turns, audio path); it
 reads audio headers only, never the samples. :func:`load_corpus` picks the
 reader by name. The file formats and their quirks are described in the
 modules :mod:`~emo_lib.corpora.semaine`, :mod:`~emo_lib.corpora.recola` and
-:mod:`~emo_lib.corpora.avec2016`.
+:mod:`~emo_lib.corpora.avec2016`; :mod:`~emo_lib.corpora.generic` describes the
+generic layout (a folder of WAV files and, per file, a CSV of
+``time,arousal,valence``) in which a corpus of one's own is read.
 
 Every reader validates all conversations (files present, audio headers, label
 file headers) before it parses any label file, and raises
@@ -21,6 +23,7 @@ from pathlib import Path
 from ..errors import EmoInputError
 from .avec2016 import read_avec2016
 from .base import DIMENSIONS, Conversation, Corpus
+from .generic import read_generic
 from .recola import GOLD_METHODS, read_recola
 from .semaine import read_semaine
 
@@ -30,10 +33,11 @@ _READERS = {
     "semaine": read_semaine,
     "recola": read_recola,
     "recola-avec2016": read_avec2016,
+    "generic": read_generic,
 }
 
 CORPUS_NAMES = tuple(_READERS)
-"""Names accepted by :func:`load_corpus`: ``"semaine"``, ``"recola"``, ``"recola-avec2016"``."""
+"""Names accepted by :func:`load_corpus`: ``"semaine"``, ``"recola"``, ``"recola-avec2016"``, ``"generic"``."""
 
 
 def load_corpus(
@@ -43,15 +47,17 @@ def load_corpus(
 
     Parameters
     ----------
-    name : {"semaine", "recola", "recola-avec2016"}
+    name : {"semaine", "recola", "recola-avec2016", "generic"}
         Which layout ``root`` holds.
     root : str or pathlib.Path
         The corpus folder (``Sessions/`` for SEMAINE, ``RECOLA-Audio-recordings/``
         and ``RECOLA-Annotation/`` for RECOLA, ``recordings_audio/`` and
-        ``ratings_gold_standard/`` for AVEC 2016).
+        ``ratings_gold_standard/`` for AVEC 2016, ``audio/`` and ``labels/``
+        for the generic layout).
     gold : {"mean", "ccc_centred"}
         How raters are fused into the gold standard (SEMAINE and RECOLA; the
-        AVEC 2016 package ships its own gold standard, used as published).
+        AVEC 2016 package and the generic layout hold a gold standard
+        already, used as it is).
     skip_bad : bool
         Leave bad conversations out, record them in ``Corpus.skipped`` and warn,
         instead of raising.

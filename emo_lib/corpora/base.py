@@ -20,16 +20,19 @@ class Conversation:
     Attributes
     ----------
     id : str
-        Unique within the corpus (``"P16"``, ``"train_3"``, ``"S12"``).
+        Unique within the corpus (``"P16"``, ``"train_3"``, ``"S12"``; the
+        file name without extension in the generic layout).
     corpus : str
-        ``"semaine"``, ``"recola"`` or ``"recola-avec2016"``.
+        ``"semaine"``, ``"recola"``, ``"recola-avec2016"`` or ``"generic"``.
     speaker : str
         The speaker whose emotion is labelled (SEMAINE: the user; RECOLA: the
-        participant). Used by the speaker-independent split.
+        participant; generic: from ``speakers.csv``, else the id). Used by the
+        speaker-independent split.
     audio_path : pathlib.Path
         The WAV file of that speaker.
     label_step : float
-        Seconds between label rows (0.02 SEMAINE, 0.04 RECOLA).
+        Seconds between label rows (0.02 SEMAINE, 0.04 RECOLA; 0.02 or 0.04
+        read from the files in the generic layout).
     times : np.ndarray [shape=(T,)]
         Time of each label row in seconds, as written in the files.
     labels : np.ndarray [shape=(T, 2)] or None
@@ -40,7 +43,8 @@ class Conversation:
         truncated to a common length; empty when the corpus has none.
     turns : list of (float, float)
         Speech regions of the labelled speaker in seconds: user turns for
-        SEMAINE, the whole conversation for RECOLA.
+        SEMAINE, the whole conversation for RECOLA, the turns file (else the
+        whole conversation) in the generic layout.
     partition : str or None
         ``"train"``, ``"dev"`` or ``"test"`` for AVEC 2016, else ``None``.
     words : list of (float, float, str)
@@ -76,7 +80,7 @@ class Corpus:
     Attributes
     ----------
     name : str
-        ``"semaine"``, ``"recola"`` or ``"recola-avec2016"``.
+        ``"semaine"``, ``"recola"``, ``"recola-avec2016"`` or ``"generic"``.
     root : pathlib.Path
         The folder that was read.
     conversations : list of Conversation

@@ -1,4 +1,4 @@
-"""Write a synthetic stand-in for SEMAINE, RECOLA or RECOLA (AVEC 2016) in its on-disk layout.
+"""Write a synthetic stand-in for SEMAINE, RECOLA, RECOLA (AVEC 2016) or a generic corpus in its on-disk layout.
 
 The real corpora are licensed and cannot be shipped. The tests, the default run
 and the notebooks use instead a generated corpus written in exactly the layouts
@@ -35,6 +35,26 @@ moving (0.3-1.2 s) and then faded in over 1.5 s; values are written with the
 corpus's decimals (SEMAINE 4, RECOLA 2). :mod:`emo_lib.synthesis` holds the
 generator and the constants above.
 
+Tower-test cues
+---------------
+With ``cues="tower_test"`` the hidden values drive other cues (the rest of the
+corpus is as above), an experiment for the waveform and spectrogram towers:
+
+* arousal: only the phase of the excitation. Every harmonic's phase is
+  rotated by ``90 * (1 - a)`` degrees (``synthesis.AROUSAL_PHASE_DEGREES``):
+  the Rosenberg pulse as it is at ``a = +1``, its Hilbert transform at
+  ``a = 0``, the waveform turned upside down at ``a = -1``. The magnitude
+  spectrum, the level, the pitch (level and range), the syllable rate and the
+  pauses do not move with arousal, so the 40-band log mel of 25 ms frames
+  (a power spectrogram) does not see it; the waveform's asymmetry does.
+* valence: only the spectral envelope, the high shelf above 2 kHz (+-8 dB)
+  and the formant shift (+-6 %); the pitch contour does not follow valence
+  and ``<LAUGH>`` tokens occur at a fixed rate.
+
+The marker records ``"cues": "tower_test"`` among the parameters (the key is
+left out for the standard cues, so that the standard corpora's files are the
+same as before the option existed).
+
 The layouts and their quirks
 ----------------------------
 ``semaine``
@@ -56,7 +76,9 @@ The layouts and their quirks
     the header ``time;FM1 ;FM2 ;FM3 ;FF1 ;FF2 ;FF3``, rows every 40 ms from
     0.00 to the end, 2 decimals, LF or CRLF line endings (alternating by
     participant), and ``RECOLA-Audio_timings/P<nn>.csv`` (``start;stop``).
-    Participants take the public numbers P16, P17, ... in order.
+    Participants take the 23 public numbers P16, P17, ... P65 in order, then
+    (up to the 46 participants of the full corpus) the numbers in between
+    that are not public: P18, P20, ... (:data:`RECOLA_PARTICIPANTS`).
 ``recola-avec2016``
     ``recordings_audio/{train,dev,test}_<k>.wav`` (16 kHz, 16-bit),
     ``ratings_gold_standard/{arousal,valence}/{train,dev}_<k>.arff`` (CRLF,
@@ -65,6 +87,17 @@ The layouts and their quirks
     mean of the unrounded rater traces) and
     ``ratings_individual/{arousal,valence}/{train,dev}_<k>.csv`` in the RECOLA
     CSV format; no labels for ``test``.
+``generic``
+    The layout of :mod:`emo_lib.corpora.generic`: ``audio/<id>.wav``
+    (22.05 kHz, 16-bit, mono), ``labels/<id>.csv`` (``time,arousal,valence``,
+    rows from 0.00 s to the end every 40 ms, or 20 ms with
+    ``label_step_ms=20``, times with 2 decimals, values with 4: the plain mean
+    of six unrounded rater traces), ``speakers.csv`` and ``turns/<id>.csv``
+    (``start,end``: the labelled speaker's turns, 3 decimals); LF or CRLF line
+    endings, alternating by conversation. ``n_speakers`` speakers
+    (``spk01`` ...) hold ``conversations_per_speaker`` conversations each
+    (``spk01_1``, ``spk01_2``, ...), in which the speaker alternates with a
+    silent partner.
 
 Every folder written gets a ``SYNTHETIC.json`` marker with the parameters and
 the list of files, present only once the corpus is complete (while it is
@@ -93,6 +126,7 @@ from ..errors import EmoInputError
 from ..audio import write_wav
 from ..io import atomic_path, atomic_write_json
 from ..synthesis import (
+    CUE_MODES,
     alternating_turns,
     emotion_trajectory,
     random_voice,
@@ -107,21 +141,26 @@ __all__ = [
     "MARKER_NAME",
     "PARTIAL_MARKER_NAME",
     "RECOLA_PUBLIC_PARTICIPANTS",
+    "RECOLA_PARTICIPANTS",
+    "TOWER_TEST_DESCRIPTION",
+    "CUE_MODES",
     "describe_synthetic_corpus",
     "write_synthetic_corpus",
 ]
 
-SYNTHETIC_CORPORA = ("semaine", "recola", "recola-avec2016")
+SYNTHETIC_CORPORA = ("semaine", "recola", "recola-avec2016", "generic")
 """Corpus names :func:`write_synthetic_corpus` accepts."""
 
 SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {
     "semaine": {"n_speakers": 6, "conversations_per_speaker": 3, "duration_s": 60.0},
     "recola": {"n_speakers": 9, "conversations_per_speaker": 1, "duration_s": 60.0},
     "recola-avec2016": {"n_speakers": 3, "conversations_per_speaker": 1, "duration_s": 60.0},
+    "generic": {"n_speakers": 6, "conversations_per_speaker": 2, "duration_s": 60.0},
 }
 """Default sizes: SEMAINE 6 users x 3 character sessions (+ one ``beginning``
-session), RECOLA 9 participants, AVEC 2016 3 recordings per partition; 60 s each.
-For ``recola-avec2016`` ``n_speakers`` counts recordings per partition."""
+session), RECOLA 9 participants, AVEC 2016 3 recordings per partition, generic
+6 speakers x 2 conversations; 60 s each. For ``recola-avec2016`` ``n_speakers``
+counts recordings per partition."""
 
 MARKER_NAME = "SYNTHETIC.json"
 """Name of the marker file at the root of every complete synthetic corpus."""
@@ -134,6 +173,13 @@ RECOLA_PUBLIC_PARTICIPANTS = (
     "P41", "P42", "P43", "P45", "P46", "P48", "P56", "P58", "P62", "P64", "P65",
 )  # fmt: skip
 """The 23 publicly released RECOLA participants, in order."""
+
+RECOLA_PARTICIPANTS = RECOLA_PUBLIC_PARTICIPANTS + (
+    "P18", "P20", "P22", "P24", "P27", "P29", "P31", "P32", "P33", "P35", "P36", "P38",
+    "P40", "P44", "P47", "P49", "P50", "P51", "P52", "P53", "P54", "P55", "P57",
+)  # fmt: skip
+"""The participant ids of the RECOLA-layout stand-in, 46 as in the full corpus:
+the 23 public ones in order, then 23 numbers between them that are not public."""
 
 SYNTHETIC_CORPUS_DESCRIPTION = (
     "The synthetic stand-in corpus is a check of the machinery, not emotional speech. "
@@ -151,11 +197,28 @@ SYNTHETIC_CORPUS_DESCRIPTION = (
 )
 """A short paragraph describing the stand-in, for the README and reports."""
 
+TOWER_TEST_DESCRIPTION = (
+    "The synthetic stand-in corpus with tower-test cues is a check of the machinery, not "
+    "emotional speech. Each speaker utters nonsense consonant-vowel words from a source-filter "
+    "vocoder (glottal pulses through five vowel-dependent formants, noise consonants, pauses "
+    "between words and turns; male and female voices). Hidden arousal and valence in (-1, 1) "
+    "drift slowly (correlation time 5 s). Arousal moves only the phase of the glottal "
+    "excitation: every harmonic is rotated by 90 degrees times (1 - arousal), so the waveform "
+    "is turned upside down at the lowest arousal, while its magnitude spectrum, level, pitch, "
+    "pitch range (4 semitones) and syllable rate (4 per second) stay fixed: a power "
+    "spectrogram such as the 40-band log mel cannot see it. Valence moves only the spectral "
+    "envelope: it tilts the spectrum (up to +-8 dB above 2 kHz) and shifts the formants by "
+    "up to 6 %. Six to eight simulated raters trace the hidden values with 0.5-2 s of "
+    "reaction lag, bias, smoothing and noise."
+)
+"""A short paragraph describing the stand-in written with ``cues="tower_test"``."""
+
 _SEMAINE_RATE, _SEMAINE_SUBTYPE = 48_000, "PCM_24"
 _RECOLA_RATE, _RECOLA_SUBTYPE = 44_100, "PCM_16"
 _AVEC_RATE, _AVEC_SUBTYPE = 16_000, "PCM_16"
 _RECOLA_RATERS = ("FM1", "FM2", "FM3", "FF1", "FF2", "FF3")
-_CORPUS_CODE = {"semaine": 1, "recola": 2, "recola-avec2016": 3}
+_GENERIC_RATE, _GENERIC_SUBTYPE = 22_050, "PCM_16"
+_CORPUS_CODE = {"semaine": 1, "recola": 2, "recola-avec2016": 3, "generic": 4}
 _MIN_DURATION, _MAX_DURATION = 5.0, 600.0
 
 # character -> (code, operator sex, user offset (a, v)); the operator's offset is twice the user's
@@ -168,15 +231,22 @@ _CHARACTERS: dict[str, tuple[str, str, tuple[float, float]]] = {
 _CHARACTER_NAMES = tuple(_CHARACTERS)
 
 
-def describe_synthetic_corpus() -> str:
+def describe_synthetic_corpus(cues: str = "standard") -> str:
     """A short paragraph describing the synthetic stand-in corpus.
+
+    Parameters
+    ----------
+    cues : {"standard", "tower_test"}
+        Which cues the hidden values drive (:data:`CUE_MODES`).
 
     Returns
     -------
     str
-        :data:`SYNTHETIC_CORPUS_DESCRIPTION`.
+        :data:`SYNTHETIC_CORPUS_DESCRIPTION` or :data:`TOWER_TEST_DESCRIPTION`.
     """
-    return SYNTHETIC_CORPUS_DESCRIPTION
+    if cues not in CUE_MODES:
+        raise EmoInputError(f"unknown cues {cues!r}; choose one of {', '.join(CUE_MODES)}")
+    return TOWER_TEST_DESCRIPTION if cues == "tower_test" else SYNTHETIC_CORPUS_DESCRIPTION
 
 
 # ---------------------------------------------------------------------------
@@ -265,7 +335,7 @@ def _session_xml(number: int, recording: int, character: str, files: list[str], 
     return "\n".join(lines) + "\n"
 
 
-def _plan_semaine(seed: int, n_users: int, per_user: int, duration: float) -> list[_Job]:
+def _plan_semaine(seed: int, n_users: int, per_user: int, duration: float, cues: str) -> list[_Job]:
     plan = _rng(seed, "semaine", 0)
     first_sex = ("female", "male")[int(plan.integers(2))]
     users = [
@@ -295,7 +365,7 @@ def _plan_semaine(seed: int, n_users: int, per_user: int, duration: float) -> li
                 _semaine_session(
                     seed, number, recording, k, character, repeat, length, stamp,
                     users[u], operators.get(character), raters, a_prefix,
-                    lower_case=recording % 2 == 0,
+                    lower_case=recording % 2 == 0, cues=cues,
                 )
             )  # fmt: skip
     return jobs
@@ -315,6 +385,7 @@ def _semaine_session(
     raters: list[int],
     a_prefix: int | None,
     lower_case: bool,
+    cues: str,
 ) -> _Job:
     folder = f"Sessions/{number}"
     beginning = character == "beginning"
@@ -355,8 +426,8 @@ def _semaine_session(
         user_emo = emotion_trajectory(duration, rng, offset=user_offset)
         op_emo = emotion_trajectory(duration, rng, offset=op_offset, spread=0.4)
         user_turns, op_turns = alternating_turns(duration, rng)
-        user_track = synthesize_speech(user_turns, duration, _SEMAINE_RATE, user, user_emo, rng)
-        op_track = synthesize_speech(op_turns, duration, _SEMAINE_RATE, op_voice, op_emo, rng)
+        user_track = synthesize_speech(user_turns, duration, _SEMAINE_RATE, user, user_emo, rng, cues=cues)
+        op_track = synthesize_speech(op_turns, duration, _SEMAINE_RATE, op_voice, op_emo, rng, cues=cues)
         write_wav(base / user_wav, user_track.signal, _SEMAINE_RATE, _SEMAINE_SUBTYPE)
         write_wav(base / operator_wav, op_track.signal, _SEMAINE_RATE, _SEMAINE_SUBTYPE)
         dialogue = sorted(
@@ -430,14 +501,22 @@ def _arff(stem: str, dimension: str, times: np.ndarray, values: np.ndarray) -> s
 
 
 def _recola_conversation(
-    seed: int, corpus: str, index: int, voice: Any, offset: tuple[float, float], duration: float, sample_rate: int
+    seed: int,
+    corpus: str,
+    index: int,
+    voice: Any,
+    offset: tuple[float, float],
+    duration: float,
+    sample_rate: int,
+    cues: str,
+    step: float = 0.04,
 ):
     """Audio, speech regions, label times and unrounded rater traces of one RECOLA-style recording."""
     rng = _rng(seed, corpus, 1, index)
     emotion = emotion_trajectory(duration, rng, offset=offset)
     own, _other = alternating_turns(duration, rng, own_s=(2.0, 10.0), other_s=(1.0, 6.0))
-    track = synthesize_speech(own, duration, sample_rate, voice, emotion, rng)
-    times = 0.04 * np.arange(int(round(duration / 0.04)) + 1)
+    track = synthesize_speech(own, duration, sample_rate, voice, emotion, rng, cues=cues)
+    times = step * np.arange(int(round(duration / step)) + 1)
     traces = {
         dim: rater_traces(emotion[:, d], times, rng, len(_RECOLA_RATERS))
         for d, dim in enumerate(("arousal", "valence"))
@@ -445,10 +524,10 @@ def _recola_conversation(
     return track, times, traces
 
 
-def _plan_recola(seed: int, n: int, duration: float) -> list[_Job]:
+def _plan_recola(seed: int, n: int, duration: float, cues: str) -> list[_Job]:
     plan = _rng(seed, "recola", 0)
     jobs = []
-    for i, pid in enumerate(RECOLA_PUBLIC_PARTICIPANTS[:n]):
+    for i, pid in enumerate(RECOLA_PARTICIPANTS[:n]):
         voice = random_voice(plan, ("female", "male")[i % 2], pid)
         offset = (float(plan.normal(0, 0.25)), float(plan.normal(0.1, 0.25)))
         files = [
@@ -459,7 +538,9 @@ def _plan_recola(seed: int, n: int, duration: float) -> list[_Job]:
         ]
 
         def write(root: Path, i=i, pid=pid, voice=voice, offset=offset, files=files) -> None:
-            track, times, traces = _recola_conversation(seed, "recola", i, voice, offset, duration, _RECOLA_RATE)
+            track, times, traces = _recola_conversation(
+                seed, "recola", i, voice, offset, duration, _RECOLA_RATE, cues
+            )
             write_wav(root / files[0], track.signal, _RECOLA_RATE, _RECOLA_SUBTYPE)
             newline = "\r\n" if i % 2 else "\n"
             for name, dim in zip(files[1:3], ("arousal", "valence")):
@@ -471,7 +552,7 @@ def _plan_recola(seed: int, n: int, duration: float) -> list[_Job]:
     return jobs
 
 
-def _plan_avec2016(seed: int, n: int, duration: float) -> list[_Job]:
+def _plan_avec2016(seed: int, n: int, duration: float, cues: str) -> list[_Job]:
     plan = _rng(seed, "recola-avec2016", 0)
     jobs = []
     index = 0
@@ -488,7 +569,7 @@ def _plan_avec2016(seed: int, n: int, duration: float) -> list[_Job]:
 
             def write(root: Path, i=index, stem=stem, voice=voice, offset=offset, labelled=partition != "test") -> None:
                 track, times, traces = _recola_conversation(
-                    seed, "recola-avec2016", i, voice, offset, duration, _AVEC_RATE
+                    seed, "recola-avec2016", i, voice, offset, duration, _AVEC_RATE, cues
                 )
                 write_wav(root / "recordings_audio" / f"{stem}.wav", track.signal, _AVEC_RATE, _AVEC_SUBTYPE)
                 if not labelled:
@@ -501,6 +582,48 @@ def _plan_avec2016(seed: int, n: int, duration: float) -> list[_Job]:
 
             jobs.append(_Job(name=stem, files=files, write=write))
             index += 1
+    return jobs
+
+
+# ---------------------------------------------------------------------------
+# Generic layout
+# ---------------------------------------------------------------------------
+
+
+def _generic_labels(times: np.ndarray, arousal: np.ndarray, valence: np.ndarray) -> str:
+    return "time,arousal,valence\n" + _fmt_rows(times, np.stack([arousal, valence]), ".2f", ".4f", ",")
+
+
+def _plan_generic(seed: int, n: int, per: int, duration: float, cues: str, step: float) -> list[_Job]:
+    plan = _rng(seed, "generic", 0)
+    jobs = []
+    speakers = []
+    index = 0
+    for s in range(n):
+        speaker = f"spk{s + 1:02d}"
+        voice = random_voice(plan, ("female", "male")[s % 2], speaker)
+        for k in range(per):
+            cid = f"{speaker}_{k + 1}"
+            speakers.append((cid, speaker))
+            offset = (float(plan.normal(0, 0.25)), float(plan.normal(0.1, 0.25)))
+            files = [f"audio/{cid}.wav", f"labels/{cid}.csv", f"turns/{cid}.csv"]
+
+            def write(root: Path, i=index, cid=cid, voice=voice, offset=offset, files=files) -> None:
+                track, times, traces = _recola_conversation(
+                    seed, "generic", i, voice, offset, duration, _GENERIC_RATE, cues, step
+                )
+                write_wav(root / files[0], track.signal, _GENERIC_RATE, _GENERIC_SUBTYPE)
+                newline = "\r\n" if i % 2 else "\n"
+                gold = [traces[dim].mean(axis=0) for dim in ("arousal", "valence")]
+                _write_text(root / files[1], _generic_labels(times, *gold), newline)
+                turns = "start,end\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in track.speech_regions)
+                _write_text(root / files[2], turns, newline)
+
+            jobs.append(_Job(name=cid, files=files, write=write))
+            index += 1
+    table = "conversation,speaker\n" + "".join(f"{cid},{speaker}\n" for cid, speaker in speakers)
+    jobs.append(_Job(name="speakers.csv", files=["speakers.csv"],
+                     write=lambda root: _write_text(root / "speakers.csv", table)))  # fmt: skip
     return jobs
 
 
@@ -578,12 +701,14 @@ def write_synthetic_corpus(
     conversations_per_speaker: int | None = None,
     duration_s: float | None = None,
     progress: bool = True,
+    cues: str = "standard",
+    label_step_ms: int | None = None,
 ) -> Path:
-    """Write a synthetic stand-in corpus in the on-disk layout of a real one.
+    """Write a synthetic stand-in corpus in the on-disk layout of a real one (or the generic layout).
 
     Parameters
     ----------
-    corpus : {"semaine", "recola", "recola-avec2016"}
+    corpus : {"semaine", "recola", "recola-avec2016", "generic"}
         Which layout to write (see the module docstring).
     out_dir : str or os.PathLike
         Root folder of the corpus. It must be missing, empty, or a previous
@@ -593,16 +718,28 @@ def write_synthetic_corpus(
         byte-identical files.
     n_speakers : int, optional
         SEMAINE: users (recordings), 1-99, default 6. RECOLA: participants,
-        1-23, default 9. AVEC 2016: recordings per partition, 1-9, default 3.
+        1-46, default 9 (the first 23 take the public ids). AVEC 2016:
+        recordings per partition, 1-9, default 3. Generic: speakers, 1-99,
+        default 6.
     conversations_per_speaker : int, optional
-        SEMAINE only: character sessions per user, 1-8, default 3 (sessions
+        SEMAINE: character sessions per user, 1-8, default 3 (sessions
         beyond the fourth revisit a character and carry the ``2`` code
-        suffix). Must be 1 (or left out) for the RECOLA layouts.
+        suffix). Generic: conversations per speaker, 1-8, default 2. Must be
+        1 (or left out) for the RECOLA layouts.
     duration_s : float, optional
         Length of each conversation, 5-600 s, default 60 (the SEMAINE
         ``beginning`` session lasts half of it, at least 5 s).
     progress : bool
         Show a progress bar.
+    cues : {"standard", "tower_test"}
+        What the hidden arousal and valence drive: the standard correlates, or
+        arousal only the excitation's phase and valence only the spectral
+        envelope (module docstring, "Tower-test cues"). Recorded in the
+        marker when not ``"standard"``.
+    label_step_ms : {40, 20}, optional
+        Generic layout only: the label step, default 40 ms. The other layouts
+        have their corpus's step (SEMAINE 20 ms, RECOLA 40 ms); for them it
+        must be left out or equal that step.
 
     Returns
     -------
@@ -612,9 +749,10 @@ def write_synthetic_corpus(
     Raises
     ------
     EmoInputError
-        For an unknown corpus, sizes out of range, or an ``out_dir`` that is a
-        file or a non-empty folder other than a synthetic corpus of the same
-        kind.
+        For an unknown corpus or cues, sizes out of range, a label step other
+        than 20 or 40 ms (or other than the layout's), or an ``out_dir`` that
+        is a file or a non-empty folder other than a synthetic corpus of the
+        same kind.
 
     Examples
     --------
@@ -624,10 +762,22 @@ def write_synthetic_corpus(
         raise EmoInputError(f"unknown corpus {corpus!r}; choose one of {', '.join(SYNTHETIC_CORPORA)}")
     defaults = SYNTHETIC_DEFAULTS[corpus]
     seed = _check_int("seed", seed, 0, 2**63 - 1)
-    limit = {"semaine": 99, "recola": len(RECOLA_PUBLIC_PARTICIPANTS), "recola-avec2016": 9}[corpus]
+    limit = {"semaine": 99, "recola": len(RECOLA_PARTICIPANTS), "recola-avec2016": 9, "generic": 99}[corpus]
     n = _check_int("n_speakers", defaults["n_speakers"] if n_speakers is None else n_speakers, 1, limit)
     per = defaults["conversations_per_speaker"] if conversations_per_speaker is None else conversations_per_speaker
-    per = _check_int("conversations_per_speaker", per, 1, 8 if corpus == "semaine" else 1)
+    per = _check_int("conversations_per_speaker", per, 1, 8 if corpus in ("semaine", "generic") else 1)
+    if not isinstance(cues, str) or cues not in CUE_MODES:
+        raise EmoInputError(f"unknown cues {cues!r}; choose one of {', '.join(CUE_MODES)}")
+    layout_step = {"semaine": 20, "recola": 40, "recola-avec2016": 40, "generic": None}[corpus]
+    step_ms = 40 if label_step_ms is None else label_step_ms
+    if isinstance(step_ms, bool) or not isinstance(step_ms, (int, np.integer)) or step_ms not in (20, 40):
+        raise EmoInputError(f"label_step_ms must be 20 or 40, not {label_step_ms!r}")
+    step_ms = int(step_ms)
+    if layout_step is not None and label_step_ms is not None and step_ms != layout_step:
+        raise EmoInputError(
+            f"label_step_ms is {layout_step} in the {corpus} layout, not {label_step_ms!r} "
+            "(only the generic layout takes another step)"
+        )
     duration = defaults["duration_s"] if duration_s is None else duration_s
     try:
         duration = float(duration)
@@ -639,24 +789,30 @@ def write_synthetic_corpus(
     out = Path(out_dir)
     previous = _previous_files(out, corpus)
     if corpus == "semaine":
-        jobs = _plan_semaine(seed, n, per, duration)
+        jobs = _plan_semaine(seed, n, per, duration, cues)
     elif corpus == "recola":
-        jobs = _plan_recola(seed, n, duration)
+        jobs = _plan_recola(seed, n, duration, cues)
+    elif corpus == "recola-avec2016":
+        jobs = _plan_avec2016(seed, n, duration, cues)
     else:
-        jobs = _plan_avec2016(seed, n, duration)
+        jobs = _plan_generic(seed, n, per, duration, cues, step_ms / 1000)
     files = sorted(f for job in jobs for f in job.files)
-    parameters = {
+    parameters: dict[str, Any] = {
         "seed": seed,
         "n_speakers": n,
         "conversations_per_speaker": per,
         "duration_s": duration,
-        "emo_lib_version": __version__,
     }
+    if corpus == "generic":
+        parameters["label_step_ms"] = step_ms
+    if cues != "standard":  # left out for the standard cues: their markers stay as they were
+        parameters["cues"] = cues
+    parameters["emo_lib_version"] = __version__
     marker: dict[str, Any] = {
         "format": _MARKER_FORMAT,
         "corpus": corpus,
         "parameters": parameters,
-        "description": SYNTHETIC_CORPUS_DESCRIPTION,
+        "description": describe_synthetic_corpus(cues),
         "complete": False,
         # while writing, list old and new files so an interrupted run can be cleaned up
         "files": sorted(set(files) | set(previous)),
