@@ -383,15 +383,16 @@ def _worker_main(request: str, reply: str) -> None:
     np.savez(reply, **arrays)
 
 
-def _process_signals(frames: tuple[int, int] | None, signals: list[np.ndarray]):
+def _process_signals(frames: tuple[int, int] | None, signals: list[np.ndarray], *, isolate: bool = False):
     """Run openSMILE on 16 kHz signals: ``[(values (rows, 6373), window starts (rows,) s), ...]``.
 
     openSMILE's native library corrupts the heap (``malloc(): invalid size``)
-    when it runs in a process that has loaded TensorFlow. In such a process the
-    extraction runs in a fresh Python process (no TensorFlow in it), with the
-    signals and features passed through temporary ``.npz`` files.
+    when it runs in a process that has loaded TensorFlow. In such a process,
+    or with ``isolate`` (several extractions running at once from threads),
+    the extraction runs in a fresh Python process (no TensorFlow in it), with
+    the signals and features passed through temporary ``.npz`` files.
     """
-    if not any(name in sys.modules for name in ("tensorflow", "jax", "torch")):
+    if not isolate and not any(name in sys.modules for name in ("tensorflow", "jax", "torch")):
         return _process_in_this_process(frames, signals)
     import subprocess
 
@@ -448,6 +449,7 @@ def compare_features(
     window_s: float = 1.0,
     alignment: str = "end",
     source: str | Path | None = None,
+    isolate: bool = False,
 ) -> np.ndarray:
     """ComParE 2016 functionals on sliding windows, one row per label window.
 
@@ -480,6 +482,10 @@ def compare_features(
         Non-finite values (none seen so far) are replaced by 0 with a
         ``RuntimeWarning``.
 
+    isolate : bool
+        Run openSMILE in a separate Python process even when this process has
+        no TensorFlow loaded (what parallel extraction from threads needs).
+
     Raises
     ------
     EmoInputError
@@ -503,7 +509,7 @@ def compare_features(
     signal = _prepare_signal(signal, sample_rate, source)
     padded, n_rows, step, window, offset = _padded(signal, step_s, window_s, alignment, source)
 
-    frame, starts = _process_signals((step, window), [padded])[0]
+    frame, starts = _process_signals((step, window), [padded], isolate=isolate)[0]
     if frame.shape[1] != COMPARE_DIM:
         raise RuntimeError(f"openSMILE returned {frame.shape[1]} features, not {COMPARE_DIM}")
     # openSMILE's window k starts at k * step frames of the padded signal.

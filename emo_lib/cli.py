@@ -32,7 +32,7 @@ __all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("emo_lib")
 
-CORPUS_CHOICES = ("semaine", "recola", "recola-avec2016")
+CORPUS_CHOICES = ("semaine", "recola", "recola-avec2016", "generic")
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -83,10 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--corpus", choices=CORPUS_CHOICES, required=True)
     synth.add_argument("--out", type=Path, required=True, help="folder to write")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--speakers", type=int, default=None, help="number of speakers (users, participants)")
+    synth.add_argument("--speakers", type=int, default=None,
+                       help="number of speakers (SEMAINE users 1-99, RECOLA participants 1-46, AVEC 2016 "
+                            "recordings per partition 1-9, generic speakers 1-99)")
     synth.add_argument("--conversations", type=int, default=None,
                        help="conversations per speaker (SEMAINE character sessions)")
     synth.add_argument("--duration", type=float, default=None, help="seconds per conversation")
+    synth.add_argument("--cues", choices=("standard", "tower_test"), default="standard",
+                       help="standard: arousal and valence move level, pitch, rate and spectrum (default); "
+                            "tower_test: arousal moves only the glottal pulse's phase, which no power "
+                            "spectrogram sees, and valence only the spectral envelope")
+    synth.add_argument("--label-step", type=int, choices=(20, 40), default=None,
+                       help="label step in ms of the generic layout (default 40)")
 
     prepare = commands.add_parser(
         "prepare", help="read a corpus, split it, cache its arrays and summarise it",
@@ -108,20 +116,41 @@ def build_parser() -> argparse.ArgumentParser:
                     "state.json, predictions.csv and metrics.json. A killed run continues with --resume.")
     _add_corpus_arguments(train)
     _add_split_arguments(train)
-    train.add_argument("--variant", choices=("baseline", "W", "S", "WS"), required=True)
+    train.add_argument("--variant", choices=("ridge", "baseline", "W", "S", "WS"), required=True,
+                       help="ridge: the linear floor on prosodic features; baseline: openSMILE ComParE + BLSTM; "
+                            "W, S, WS: the paper's waveform, spectrogram and fused models")
     train.add_argument("--preset", default="paper", help="model preset: paper, narrow or tiny (default paper)")
     train.add_argument("--long-conv", choices=("auto", "direct", "fft"), default=None,
                        help="how the 800-tap waveform convolution is computed (same function either way)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 100)")
-    train.add_argument("--patience", type=int, default=None, help="early-stopping patience (default 10)")
-    train.add_argument("--batch-size", type=int, default=None, help="default 50 (the paper)")
-    train.add_argument("--learning-rate", type=float, default=None, help="default 5e-4 (the paper)")
+    train.add_argument("--recipe", choices=("paper", "quick", "ci"), default="paper",
+                       help="training settings to start from: 'paper' (RMSprop 5e-4, batch 50, early stopping "
+                            "with patience 10; default) or a study profile's measured recipe ('quick': learning-"
+                            "rate schedule and moving average of the weights); the options below override it")
+    train.add_argument("--epochs", type=int, default=None, help="maximum epochs")
+    train.add_argument("--min-epochs", type=int, default=None, help="early stopping never stops before this")
+    train.add_argument("--patience", type=int, default=None, help="early-stopping patience")
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--learning-rate", type=float, default=None, help="initial RMSprop learning rate")
+    train.add_argument("--lr-schedule", choices=("constant", "plateau"), default=None,
+                       help="plateau: halve the learning rate after --lr-patience epochs without improvement")
+    train.add_argument("--lr-patience", type=int, default=None)
+    train.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
+                       help="keep a moving average of the weights (e.g. 0.9) and validate and keep it; 0 turns "
+                            "it off")
+    train.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                       help="after choosing the number of epochs on the validation part, retrain on training and "
+                            "validation conversations together for that many epochs")
+    train.add_argument("--spectrogram-norm", choices=("none", "conversation", "train"), default=None,
+                       help="spectrogram input: none (the paper: log mel of the z-normalised waveform; default), "
+                            "conversation (per band over each conversation) or train (training-set statistics "
+                            "inside the model)")
     train.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                        help="XLA compilation (auto: on when the model has a long direct convolution)")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT")
-    train.add_argument("--quiet", action="store_true", help="one line per epoch instead of progress bars")
+    train.add_argument("--progress", choices=("bar", "epoch", "none"), default="bar",
+                       help="a progress bar per epoch (default), one line per epoch, or nothing")
 
     evaluate = commands.add_parser(
         "evaluate", help="evaluate a trained model on a corpus's test conversations",
@@ -177,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="root of a RECOLA AVEC 2016 copy (used instead of --recola when given)")
     study.add_argument("--out", type=Path, default=Path("runs"))
     study.add_argument("--seeds", type=int, nargs="+", default=None)
-    study.add_argument("--variants", nargs="+", choices=("baseline", "W", "S", "WS"), default=None)
+    study.add_argument("--generic", type=Path, default=None,
+                       help="root of a corpus in the generic layout (run beside the others)")
+    study.add_argument("--variants", nargs="+", choices=("ridge", "baseline", "W", "S", "WS"), default=None)
 
     notebooks = commands.add_parser(
         "notebooks", help="execute the study notebooks 01-04 top to bottom",
@@ -336,14 +367,16 @@ def _load(args):
     return corpus
 
 
-def _prepare(args, corpus, *, with_compare: bool, segment_seconds: float, manifest_path=None):
+def _prepare(args, corpus, *, with_compare: bool, segment_seconds: float, manifest_path=None,
+             spectrogram_norm: str = "none"):
     from .dataset import PreprocessConfig
     from .study import prepare_corpus
 
     method = args.split or ("partition" if args.corpus == "recola-avec2016" else "random")
     return prepare_corpus(
         corpus, split=args.manifest, split_method=method, split_seed=args.split_seed,
-        preprocess=PreprocessConfig(segment_seconds=segment_seconds, with_compare=with_compare),
+        preprocess=PreprocessConfig(segment_seconds=segment_seconds, with_compare=with_compare,
+                                    spectrogram_norm=spectrogram_norm),
         cache_dir=args.cache, manifest_path=manifest_path)
 
 
@@ -351,7 +384,9 @@ def _cmd_synth(args) -> int:
     from .corpora.synthetic import write_synthetic_corpus
 
     options = {"n_speakers": args.speakers, "conversations_per_speaker": args.conversations,
-               "duration_s": args.duration}
+               "duration_s": args.duration, "label_step_ms": args.label_step}
+    if args.cues != "standard":
+        options["cues"] = args.cues
     path = write_synthetic_corpus(args.corpus, args.out, seed=args.seed,
                                   **{k: v for k, v in options.items() if v is not None})
     print(f"wrote a synthetic {args.corpus} corpus to {path}")
@@ -378,19 +413,34 @@ def _cmd_prepare(args) -> int:
     return 0
 
 
+def _train_config(args):
+    """The recipe's TrainConfig with the options given on the command line."""
+    from .config import TrainConfig
+    from .study import get_profile
+
+    config = TrainConfig() if args.recipe == "paper" else get_profile(args.recipe).train
+    changes = {"seed": args.seed, "jit_compile": {"auto": "auto", "on": True, "off": False}[args.xla]}
+    for field, value in (("max_epochs", args.epochs), ("min_epochs", args.min_epochs),
+                         ("patience", args.patience), ("batch_size", args.batch_size),
+                         ("learning_rate", args.learning_rate), ("lr_schedule", args.lr_schedule),
+                         ("lr_patience", args.lr_patience), ("refit", args.refit)):
+        if value is not None:
+            changes[field] = value
+    if args.ema is not None:
+        changes["ema_momentum"] = args.ema or None
+    if changes.get("min_epochs", config.min_epochs) > changes.get("max_epochs", config.max_epochs):
+        changes["min_epochs"] = changes.get("max_epochs", config.max_epochs)
+    return config.replace(**changes)
+
+
 def _cmd_train(args) -> int:
-    from .config import TrainConfig, get_preset
+    from .config import get_preset
     from .study import run_experiment
 
     preset = get_preset(args.preset)
     if args.long_conv:
         preset = preset.replace(long_conv=args.long_conv)
-    changes = {"seed": args.seed, "jit_compile": {"auto": "auto", "on": True, "off": False}[args.xla]}
-    for field, value in (("max_epochs", args.epochs), ("patience", args.patience),
-                         ("batch_size", args.batch_size), ("learning_rate", args.learning_rate)):
-        if value is not None:
-            changes[field] = value
-    config = TrainConfig().replace(**changes)
+    config = _train_config(args)
     if (args.out / "metrics.json").exists():
         raise EmoInputError("the run folder already holds a finished run", path=args.out)
     if (args.out / "state.json").exists() and not args.resume:
@@ -400,9 +450,13 @@ def _cmd_train(args) -> int:
     if args.resume and args.manifest is None and (args.out / "split.json").exists():
         args.manifest = args.out / "split.json"  # a resumed run keeps its split
     data = _prepare(args, corpus, with_compare=args.variant == "baseline",
-                    segment_seconds=preset.segment_seconds, manifest_path=args.out / "split.json")
+                    segment_seconds=preset.segment_seconds, manifest_path=args.out / "split.json",
+                    spectrogram_norm=args.spectrogram_norm or "none")
+    progress = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
+    if args.quiet_level > 0 and args.progress == "bar":
+        progress = 2
     record = run_experiment(data, args.variant, preset=preset, train_config=config, out_dir=args.out,
-                            resume=args.resume, verbose=2 if args.quiet else 1)
+                            resume=args.resume, verbose=progress)
     scores = record["metrics"]["ccc"]["concatenated"]
     print(f"test CCC arousal {scores['arousal']:.3f}, valence {scores['valence']:.3f} "
           f"({record['corpus_kind']} corpus {record['corpus']}); wrote {args.out}")
@@ -494,6 +548,8 @@ def _cmd_study(args) -> int:
     roots = {"semaine": args.semaine, "recola": args.recola}
     if args.recola_avec2016 is not None:
         roots = {"semaine": args.semaine, "recola-avec2016": args.recola_avec2016}
+    if args.generic is not None:
+        roots["generic"] = args.generic
     corpora = load_study_corpora(profile, roots, args.out)
     run_study(corpora, args.out, profile, variants=args.variants, seeds=args.seeds)
     runs = collect_runs(args.out)

@@ -198,6 +198,7 @@ def arrays_from_audio(
     times: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     path: str | Path | None = None,
+    isolate_compare: bool = False,
 ) -> ConversationArrays:
     """The model inputs (and aligned labels) of one recording, from its 16 kHz audio.
 
@@ -220,6 +221,8 @@ def arrays_from_audio(
         are zeros and invalid.
     path : str or pathlib.Path, optional
         The source file, named in errors.
+    isolate_compare : bool
+        Run openSMILE in its own process (for extraction from several threads).
 
     Returns
     -------
@@ -252,7 +255,7 @@ def arrays_from_audio(
     if config.with_compare:
         from .baseline import compare_features
 
-        compare = compare_features(audio_16k, SAMPLE_RATE, label_step)[:n_windows]
+        compare = compare_features(audio_16k, SAMPLE_RATE, label_step, isolate=isolate_compare)[:n_windows]
         if compare.shape[0] < n_windows:
             raise EmoInputError(
                 f"ComParE features cover {compare.shape[0]} of {n_windows} label windows", path=path
@@ -270,13 +273,16 @@ def arrays_from_audio(
     )
 
 
-def preprocess_conversation(conversation: Conversation, config: PreprocessConfig) -> ConversationArrays:
+def preprocess_conversation(conversation: Conversation, config: PreprocessConfig, *,
+                            isolate_compare: bool = False) -> ConversationArrays:
     """Compute the arrays of one conversation (no cache; see :func:`load_conversation_arrays`).
 
     Parameters
     ----------
     conversation : Conversation
     config : PreprocessConfig
+    isolate_compare : bool
+        Run openSMILE in its own process.
 
     Returns
     -------
@@ -287,7 +293,7 @@ def preprocess_conversation(conversation: Conversation, config: PreprocessConfig
     return arrays_from_audio(
         load_audio(conversation.audio_path, SAMPLE_RATE), conversation.label_step, config,
         conversation_id=conversation.id, times=conversation.times, labels=conversation.labels,
-        path=conversation.audio_path,
+        path=conversation.audio_path, isolate_compare=isolate_compare,
     )
 
 
@@ -317,7 +323,8 @@ def _cache_settings(conversation: Conversation, config: PreprocessConfig) -> dic
 
 
 def load_conversation_arrays(
-    conversation: Conversation, config: PreprocessConfig, cache_dir: str | Path | None = None
+    conversation: Conversation, config: PreprocessConfig, cache_dir: str | Path | None = None, *,
+    isolate_compare: bool = False,
 ) -> ConversationArrays:
     """The arrays of one conversation, from the cache when present, else computed and cached.
 
@@ -334,13 +341,15 @@ def load_conversation_arrays(
     config : PreprocessConfig
     cache_dir : str or pathlib.Path, optional
         No caching when ``None``.
+    isolate_compare : bool
+        Run openSMILE in its own process (for extraction from several threads).
 
     Returns
     -------
     ConversationArrays
     """
     if cache_dir is None:
-        return preprocess_conversation(conversation, config)
+        return preprocess_conversation(conversation, config, isolate_compare=isolate_compare)
     cache_dir = Path(cache_dir) / conversation.corpus
     settings = _cache_settings(conversation, config)
     key = f"{conversation.id}-{settings_key(settings)}"
@@ -368,7 +377,7 @@ def load_conversation_arrays(
             spectrogram_stats=stored.get("spectrogram_stats"),
         )
 
-    arrays = preprocess_conversation(conversation, config)
+    arrays = preprocess_conversation(conversation, config, isolate_compare=isolate_compare)
     atomic_save_npz(
         main_path,
         label_step=np.float64(arrays.label_step),
@@ -575,6 +584,7 @@ def build_segment_set(
     *,
     progress: bool = True,
     require_labels: bool = True,
+    workers: int | None = None,
 ) -> SegmentSet:
     """Preprocess (or load from cache) conversations and cut them into segments.
 
@@ -588,11 +598,17 @@ def build_segment_set(
         Show a progress bar.
     require_labels : bool
         Raise for a conversation without labels (AVEC test partition).
+    workers : int, optional
+        Conversations preprocessed at once (threads; openSMILE then runs in
+        one process per conversation). Default: the number of CPU cores, at
+        most 4.
 
     Returns
     -------
     SegmentSet
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
     if not conversations:
@@ -600,14 +616,34 @@ def build_segment_set(
     steps = {round(c.label_step, 6) for c in conversations}
     if len(steps) != 1:
         raise EmoInputError(f"conversations mix label steps {sorted(steps)}")
+    if require_labels:
+        for conversation in conversations:
+            if conversation.labels is None:
+                raise EmoInputError(f"conversation {conversation.id} has no labels", path=conversation.audio_path)
+    workers = max(1, min(4, os.cpu_count() or 1) if workers is None else int(workers))
+    workers = min(workers, len(conversations))
+
+    def load(conversation):
+        return load_conversation_arrays(conversation, config, cache_dir, isolate_compare=workers > 1)
+
+    bar = tqdm(total=len(conversations), desc="preprocessing", unit="conv", disable=not progress)
     arrays: dict[str, ConversationArrays] = {}
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(load, conversation) for conversation in conversations]
+        for conversation, future in zip(conversations, futures):
+            arrays[conversation.id] = future.result()
+            bar.update(1)
+    except BaseException:
+        # A bad conversation stops the others that have not started (what finished is cached).
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        bar.close()
+    pool.shutdown()
     segments: list[SegmentRef] = []
-    for conversation in tqdm(conversations, desc="preprocessing", unit="conv", disable=not progress):
-        if require_labels and conversation.labels is None:
-            raise EmoInputError(f"conversation {conversation.id} has no labels", path=conversation.audio_path)
-        conversation_arrays = load_conversation_arrays(conversation, config, cache_dir)
-        arrays[conversation.id] = conversation_arrays
-        segments.extend(segment_conversation(conversation, conversation_arrays.n_windows, config))
+    for conversation in conversations:
+        segments.extend(segment_conversation(conversation, arrays[conversation.id].n_windows, config))
     return SegmentSet(segments, arrays, config.segment_seconds, conversations[0].label_step)
 
 

@@ -70,10 +70,15 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
                   label_convention: str = "end", overlap: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Arousal and valence over a whole audio file of any length, rate and channel count.
 
-    The audio is read, averaged to mono, resampled to 16 kHz and z-normalised
-    over the file; it is cut into the model's segments (the last one zero
-    padded), predicted, and the segments' outputs are stitched back into one
-    trace with one row per label window of the audio. With ``overlap`` the
+    The audio is read (any format libsndfile reads), averaged to mono and
+    resampled to 16 kHz, then preprocessed exactly as the model's training
+    conversations were (:func:`emo_lib.dataset.arrays_from_audio`: the
+    waveform z-normalised over the file, the log mel computed from it and
+    normalised as the model expects, which :func:`emo_lib.models.describe_model`
+    reads from the model; the baseline's ComParE features from the audio at its
+    recorded level). It is cut into the model's segments (the last one padded
+    and masked), predicted, and the segments' outputs are stitched back into
+    one trace with one row per label window of the audio. With ``overlap`` the
     segments overlap by half and are blended with triangular weights, which
     removes the jumps a bidirectional LSTM shows at segment edges.
 
@@ -82,7 +87,7 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
     model : keras.Model
         One of :func:`emo_lib.models.build_model`'s variants.
     path : str or pathlib.Path
-        A WAV file.
+        An audio file (WAV, FLAC, OGG, ...).
     batch_size : int
     label_convention : {"end", "start", "interpolate"}
         Which time each window's value is reported at (window end by default).
@@ -92,35 +97,23 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
     Returns
     -------
     times : np.ndarray [shape=(n,)]
-        Seconds.
+        Seconds; row ``i`` is label window ``i``, ``[i * step, (i + 1) * step)``.
     predictions : np.ndarray [shape=(n, 2)]
         Arousal and valence.
     """
-    from .audio import load_audio, znormalise
-    from .features import log_mel_deltas, normalise_per_band
+    from .audio import load_audio
+    from .dataset import PreprocessConfig, SegmentRef, SegmentSet, arrays_from_audio
     from .models import describe_model
     from .training import model_input_names, predict_segments
 
     description = describe_model(model)
     step = description["label_step_ms"] / 1000.0
-    waveform = znormalise(load_audio(path, SAMPLE_RATE)).astype(np.float32)
-    samples_per_window = int(round(step * SAMPLE_RATE))
-    n_windows = len(waveform) // samples_per_window
-    if n_windows == 0:
-        raise EmoInputError(f"audio is shorter than one label step ({step * 1000:.0f} ms)", path=path)
-    from .dataset import ConversationArrays, SegmentRef, SegmentSet, _label_target_times
-
-    spectrogram, _, _ = normalise_per_band(log_mel_deltas(waveform))
     names = model_input_names(model)
-    compare = None
-    if "compare" in names:
-        from .baseline import compare_features
-
-        compare = compare_features(waveform, SAMPLE_RATE, step)[:n_windows]
-    arrays = ConversationArrays(
-        conversation_id="audio", label_step=step, waveform=waveform, spectrogram=spectrogram,
-        labels=np.zeros((n_windows, 2), np.float32), valid=np.zeros(n_windows, bool),
-        label_times=_label_target_times(n_windows, step, label_convention), compare=compare)
+    config = PreprocessConfig(
+        segment_seconds=description["segment_seconds"], label_convention=label_convention,
+        with_compare="compare" in names, spectrogram_norm=description["spectrogram_norm"] or "none")
+    arrays = arrays_from_audio(load_audio(path, SAMPLE_RATE), step, config, path=path)
+    n_windows = arrays.n_windows
     per_segment = description["label_frames"]
     hop = max(1, per_segment // 2) if overlap else per_segment
     starts = list(range(0, max(1, n_windows - per_segment + hop), hop))

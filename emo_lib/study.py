@@ -52,6 +52,8 @@ __all__ = [
     "prepare_corpus",
     "run_experiment",
     "run_study",
+    "ablation_dir",
+    "run_normalisation_ablation",
     "prepare_study_data",
     "corpus_label",
     "describe_corpora",
@@ -405,11 +407,9 @@ def run_experiment(
 
 
 def _finish(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
-    """Write the run's model card beside its results."""
-    try:
-        from .model_card import write_model_card
-    except ImportError:  # pragma: no cover - the card is an addition, not a requirement
-        return record
+    """Write the run's model card (``MODEL.md``) beside its results."""
+    from .model_card import write_model_card
+
     write_model_card(out_dir)
     return record
 
@@ -499,13 +499,113 @@ def run_study(
     records = []
     for name, corpus_data in data.items():
         for variant in variants:
-            for seed in seeds:
+            # The floor has no random initialisation: one run stands for every seed.
+            for seed in (seeds[:1] if variant == "ridge" else seeds):
                 records.append(run_experiment(
                     corpus_data, variant, preset=profile.preset, train_config=profile.train.replace(seed=seed),
                     out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose,
                     extra_info={"profile": profile.name},
                 ))
     return records
+
+
+def ablation_dir(out_dir: str | Path) -> Path:
+    """Folder of the normalisation ablation beside a study folder: ``<out>-ablation``.
+
+    A sibling, not a subfolder, so that Table 1 (every ``metrics.json`` below
+    the study folder) never mixes the ablation's runs in.
+    """
+    out_dir = Path(out_dir)
+    return out_dir.parent / f"{out_dir.name}-ablation"
+
+
+def run_normalisation_ablation(
+    corpora: dict[str, Corpus],
+    out_dir: str | Path,
+    profile: str | Profile = "quick",
+    *,
+    data: dict[str, CorpusData] | None = None,
+    cache_dir: str | Path | None = None,
+    verbose: int | str = 2,
+    progress: bool = True,
+):
+    """Train the profile's ablation variants with each spectrogram normalisation, on the study's split.
+
+    The study's own runs use ``profile.spectrogram_norm`` (the paper's, by
+    default); this trains ``profile.ablation_variants`` (S only, by default)
+    with the first seed and each other normalisation of
+    :data:`emo_lib.features.SPECTROGRAM_NORMS`, in
+    ``<out>-ablation/<corpus>/<variant>-<norm>/seed<k>`` (:func:`ablation_dir`),
+    and tests each against the study's run with a paired permutation test over
+    test conversations (two-sided).
+
+    Parameters
+    ----------
+    corpora : dict[str, Corpus]
+    out_dir : str or pathlib.Path
+        The study folder (its split manifests and runs are reused).
+    profile : str or Profile
+    data : dict[str, CorpusData], optional
+        The study's prepared corpora (their split and cache are reused).
+    cache_dir : str or pathlib.Path, optional
+    verbose : int or "auto"
+    progress : bool
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (corpus, variant, normalisation): ``corpus``, ``variant``,
+        ``spectrogram_norm``, ``paper`` (True for the paper's), test CCC
+        ``arousal`` and ``valence`` (concatenated), ``epochs``, ``best_epoch``,
+        ``validation_ccc``, and for the alternatives ``p_arousal`` /
+        ``p_valence`` against the paper's normalisation.
+    """
+    import pandas as pd
+
+    from .features import SPECTROGRAM_NORMS
+    from .statistics import paired_test
+
+    profile = get_profile(profile)
+    out_dir = Path(out_dir)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
+    if data is None:
+        data = prepare_study_data(corpora, out_dir, profile, cache_dir=cache_dir, progress=progress)
+    seed = profile.seeds[0]
+    rows = []
+    for name, corpus_data in data.items():
+        for variant in profile.ablation_variants:
+            reference = run_experiment(
+                corpus_data, variant, preset=profile.preset, train_config=profile.train.replace(seed=seed),
+                out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose,
+                extra_info={"profile": profile.name})
+            reference_table = load_predictions(out_dir, name, variant, seed)
+            for norm in SPECTROGRAM_NORMS:
+                if norm == corpus_data.preprocess.spectrogram_norm:
+                    record, table = reference, None
+                else:
+                    other = prepare_corpus(
+                        corpus_data.corpus, split=corpus_data.split,
+                        preprocess=dataclasses.replace(corpus_data.preprocess, spectrogram_norm=norm,
+                                                       with_compare=False),
+                        cache_dir=cache_dir, progress=progress)
+                    folder = ablation_dir(out_dir) / name / f"{variant}-{norm}" / f"seed{seed}"
+                    record = run_experiment(other, variant, preset=profile.preset,
+                                            train_config=profile.train.replace(seed=seed), out_dir=folder,
+                                            verbose=verbose,
+                                            extra_info={"profile": profile.name, "ablation": norm})
+                    from .statistics import read_predictions
+
+                    table = read_predictions(folder / "predictions.csv")
+                scores = record["metrics"]["ccc"]["concatenated"]
+                row = {"corpus": name, "variant": variant, "spectrogram_norm": norm,
+                       "paper": norm == "none", "arousal": scores["arousal"], "valence": scores["valence"],
+                       "epochs": record.get("epochs_run"), "best_epoch": record.get("best_epoch"),
+                       "validation_ccc": record.get("validation_ccc_mean")}
+                for dimension in ("arousal", "valence"):
+                    row[f"p_{dimension}"] = (float("nan") if table is None else paired_test(
+                        table, reference_table, dimension=dimension, alternative="two-sided").p_value)
+                rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------
@@ -559,7 +659,9 @@ def corpus_summary(data: CorpusData):
     from .results import PAPER_SEGMENTS
 
     corpus = data.corpus
-    paper = PAPER_SEGMENTS.get("SEMAINE" if corpus.name == "semaine" else "RECOLA", (None, None))
+    from .results import paper_corpus
+
+    paper = PAPER_SEGMENTS.get(paper_corpus(corpus.name), (None, None))
     counts = data.counts()
     return pd.DataFrame([{
         "corpus": corpus.name,
@@ -630,8 +732,11 @@ def segment_example(out_dir: str | Path, data: CorpusData, conversation: str, se
     dict
         ``times`` (T,) seconds from the segment start, ``truth`` (T, 2),
         ``predictions`` {variant: (T, 2)}, ``words`` [(start, end, word)] relative
-        to the segment start, ``inputs`` {"waveform": (S, 1), "spectrogram": (F, 40, 3)}
-        of the segment, ``start_s`` the segment's start in the conversation.
+        to the segment start, ``inputs`` {"waveform": (S, 1), "spectrogram": (F, 40, 3),
+        "frame_mask": (T,)} of the segment, ``mask`` (T,) its label mask,
+        ``silence`` (40, 3) the spectrogram frame of silence in its units
+        (:meth:`emo_lib.dataset.ConversationArrays.silence`), ``start_s`` the
+        segment's start in the conversation.
     """
     import numpy as np
 
@@ -640,7 +745,7 @@ def segment_example(out_dir: str | Path, data: CorpusData, conversation: str, se
     if index is None:
         raise EmoInputError(f"segment {segment} of {conversation} is not in the test set")
     ref = data.test.segments[index]
-    inputs, targets = data.test.batch([index])
+    inputs, targets = data.test.batch([index], ("waveform", "spectrogram", "frame_mask"))
     step = data.test.label_step
     start_s = ref.start * step
     predictions = {}
@@ -660,11 +765,14 @@ def segment_example(out_dir: str | Path, data: CorpusData, conversation: str, se
         "predictions": predictions,
         "words": words,
         "inputs": {name: value[0] for name, value in inputs.items()},
+        "mask": targets[0, :, 2],
+        "silence": data.test.arrays[conversation].silence(),
         "start_s": start_s,
     }
 
 
-_LAYOUT_NAMES = {"semaine": "SEMAINE", "recola": "RECOLA", "recola-avec2016": "RECOLA AVEC 2016"}
+_LAYOUT_NAMES = {"semaine": "SEMAINE", "recola": "RECOLA", "recola-avec2016": "RECOLA AVEC 2016",
+                 "generic": "generic"}
 
 
 def corpus_label(corpus: Corpus) -> str:
@@ -834,9 +942,18 @@ def comparison_frame(table, corpus_name: str):
 def results_note(corpora: dict[str, Corpus], profile: str | Profile) -> str:
     """The line that heads Table 1 after its statement of the data: the profile behind the numbers."""
     profile = get_profile(profile)
-    return (f"Profile '{profile.name}': preset '{profile.preset}', batch {profile.train.batch_size}, "
-            f"learning rate {profile.train.learning_rate:g}, at most {profile.train.max_epochs} epochs "
-            f"(patience {profile.train.patience}), seeds {', '.join(map(str, profile.seeds))}; "
+    train = profile.train
+    recipe = [f"batch {train.batch_size}", f"RMSprop learning rate {train.learning_rate:g}"]
+    if train.lr_schedule == "plateau":
+        recipe.append(f"halved after {train.lr_patience} epochs without improvement")
+    if train.ema_momentum is not None:
+        recipe.append(f"moving average of the weights (momentum {train.ema_momentum:g}) validated and kept")
+    recipe.append(f"{train.min_epochs}-{train.max_epochs} epochs, early stopping with patience {train.patience} "
+                  "on the validation mean CCC")
+    selection = ("then retrained on training + validation conversations for the chosen number of epochs"
+                 if train.refit else "model selection: the best validation epoch (no refit on the validation part)")
+    return (f"Profile '{profile.name}': preset '{profile.preset}', spectrogram input '{profile.spectrogram_norm}'; "
+            f"{', '.join(recipe)}; {selection}; seeds {', '.join(map(str, profile.seeds))}; "
             f"split '{profile.split_method}' (seed {profile.split_seed}).")
 
 

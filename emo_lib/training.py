@@ -28,6 +28,7 @@ import json
 import math
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -42,6 +43,7 @@ from .dataset import SegmentSet
 from .errors import EmoInputError
 from .io import atomic_path, atomic_write_json, atomic_write_text
 from .metrics import ccc, ccc_avec, ccc_loss, ccc_metrics, pearson
+from .model_card import device_info
 
 __all__ = [
     "environment_info",
@@ -236,6 +238,7 @@ class _EpochBookkeeping(keras.callbacks.Callback):
         self.swap, self.lr_by_epoch = swap, lr_by_epoch
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._started = time.perf_counter()
         if self.lr_by_epoch is not None:
             self.model.optimizer.learning_rate.assign(self.lr_by_epoch[min(epoch, len(self.lr_by_epoch) - 1)])
 
@@ -252,7 +255,8 @@ class _EpochBookkeeping(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         state, out_dir, config = self.state, self.out_dir, self.config
         learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}, "lr": learning_rate}
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}, "lr": learning_rate,
+               "seconds": round(time.perf_counter() - getattr(self, "_started", time.perf_counter()), 3)}
         if self.lr_by_epoch is not None:
             score = float(epoch + 1)  # a fixed-length run: the last epoch is the result
         else:
@@ -411,6 +415,7 @@ def train_model(
         "fixed_learning_rates": None if lr_by_epoch is None else [float(v) for v in lr_by_epoch],
         "resume": RESUME_NOTE,
         "versions": environment_info(),
+        "device": device_info(),
     })
 
     names = model_input_names(model)

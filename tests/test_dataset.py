@@ -12,6 +12,7 @@ from emo_lib.corpora.synthetic import write_synthetic_corpus
 from emo_lib.dataset import (PreprocessConfig, SegmentRef, build_segment_set, load_conversation_arrays,
                              read_manifest, segment_conversation, split_conversations, write_manifest)
 from emo_lib.errors import EmoInputError
+from emo_lib.features import log_mel_deltas, normalise_per_band, silent_frame
 
 
 def conversation(turns, step=0.02, cid="S1", speaker="u1", partition=None):
@@ -59,13 +60,19 @@ def test_arrays_segments_and_batches(recola, tmp_path):
     conv = recola.conversations[0]
     np.testing.assert_allclose(arrays.labels[:10], conv.labels[1:11], atol=1e-6)
     np.testing.assert_allclose(arrays.label_times[:3], [0.04, 0.08, 0.12])
-    inputs, targets = segments.batch([0, 1])
+    inputs, targets = segments.batch([0, 1], ("waveform", "spectrogram", "frame_mask"))
     assert inputs["waveform"].shape == (2, 96000, 1) and inputs["spectrogram"].shape == (2, 600, 40, 3)
     assert targets.shape == (2, 150, 3)
     np.testing.assert_array_equal(targets[1, :75, 2], 1)
     np.testing.assert_array_equal(targets[1, 75:, 2], 0)
-    assert not inputs["waveform"][1, 48000:].any() and not inputs["spectrogram"][1, 300:].any()
+    # Padding: zeros in the waveform, silence in the spectrogram, 0 in the frame mask.
+    assert not inputs["waveform"][1, 48000:].any()
+    np.testing.assert_array_equal(inputs["spectrogram"][1, 300:], np.broadcast_to(silent_frame(), (300, 40, 3)))
+    np.testing.assert_array_equal(inputs["frame_mask"], np.r_[np.ones(150), np.ones(75), np.zeros(75)].reshape(2, 150))
     np.testing.assert_array_equal(inputs["waveform"][1, :48000, 0], arrays.waveform[96000:144000])
+    # The paper's spectrogram: the log mel (and deltas) of the z-normalised waveform, unscaled.
+    np.testing.assert_allclose(arrays.spectrogram, log_mel_deltas(arrays.waveform), atol=1e-5)
+    assert arrays.spectrogram_stats is None
     table = segments.frame_table()
     assert len(table["conversation"]) == 4 * 150 and np.isnan(table["time_s"][150 + 75])
 
@@ -85,6 +92,58 @@ def test_cache_is_reused(recola, tmp_path, monkeypatch):
     # Another label convention is another key: it must be computed again.
     with pytest.raises(AssertionError, match="cache"):
         load_conversation_arrays(recola.conversations[0], PreprocessConfig(label_convention="start"), tmp_path)
+
+
+def test_spectrogram_normalisations(recola, tmp_path):
+    conv = recola.conversations[0]
+    plain = load_conversation_arrays(conv, PreprocessConfig(), tmp_path)
+    trained = load_conversation_arrays(conv, PreprocessConfig(spectrogram_norm="train"), tmp_path)
+    per_conversation = load_conversation_arrays(conv, PreprocessConfig(spectrogram_norm="conversation"), tmp_path)
+    # "train" stores the same arrays as the paper's (the model standardises them), from the same cache file.
+    np.testing.assert_array_equal(trained.spectrogram, plain.spectrogram)
+    assert len(list((tmp_path / "recola").glob("*.npz"))) == 2
+    expected, mean, std = normalise_per_band(plain.spectrogram)
+    np.testing.assert_allclose(per_conversation.spectrogram, expected, atol=1e-5)
+    np.testing.assert_allclose(per_conversation.spectrogram_stats, np.stack([mean, std]), rtol=1e-6)
+    # Silence in per-conversation units, for padding and for LIME.
+    np.testing.assert_allclose(per_conversation.silence(), (silent_frame() - mean) / std, rtol=1e-5)
+    with pytest.raises(EmoInputError, match="spectrogram normalisation"):
+        PreprocessConfig(spectrogram_norm="global")
+
+
+def test_cache_key_follows_feature_settings(recola, tmp_path, monkeypatch):
+    load_conversation_arrays(recola.conversations[0], PreprocessConfig(), tmp_path)
+    from emo_lib import features
+
+    # A changed feature setting (here the delta width) must not read the old arrays.
+    monkeypatch.setattr(features, "DELTA_WIDTH", 5)
+    load_conversation_arrays(recola.conversations[0], PreprocessConfig(), tmp_path)
+    assert len(list((tmp_path / "recola").glob("*.npz"))) == 2
+
+
+def test_baseline_sees_the_recorded_level(tmp_path):
+    """openSMILE gets the audio as recorded: half the amplitude, lower loudness functionals,
+    the same spectral shape (with z-normalised input the two would be identical)."""
+    from emo_lib.baseline import compare_feature_names
+    from emo_lib.dataset import arrays_from_audio
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3 * 16000) / 16000
+    audio = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+             + 0.02 * rng.normal(size=t.size)).astype(np.float32)
+    config = PreprocessConfig(with_compare=True)
+    loud = arrays_from_audio(audio, 0.04, config).compare
+    quiet = arrays_from_audio(0.5 * audio, 0.04, config).compare
+    names = compare_feature_names()
+    column = {name: i for i, name in enumerate(names)}
+    rows = slice(30, 70)  # windows well inside the signal
+    energy = column["pcm_RMSenergy_sma_amean"]
+    np.testing.assert_allclose(quiet[rows, energy], 0.5 * loud[rows, energy], rtol=0.02)
+    centroid = column["pcm_fftMag_spectralCentroid_sma_amean"]
+    np.testing.assert_allclose(quiet[rows, centroid], loud[rows, centroid], rtol=0.01)
+    # The waveform and the spectrogram the deep models see are the same for both levels.
+    assert np.allclose(arrays_from_audio(0.5 * audio, 0.04, PreprocessConfig()).waveform,
+                       arrays_from_audio(audio, 0.04, PreprocessConfig()).waveform, atol=1e-5)
 
 
 def _corpus(n, speakers=None, name="recola"):

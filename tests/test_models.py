@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from emo_lib.config import get_preset
 from emo_lib.errors import EmoInputError
+from emo_lib.features import silent_frame
 from emo_lib.layers import make_conv1d
 from emo_lib.metrics import ccc_loss
 from emo_lib.models import adapt_standardiser, build_model, describe_model, load_model
@@ -28,13 +29,13 @@ PAPER_COUNTS = {
     ("S", 20): 921_090,
     ("S", 40): 1_248_770,
 }
-INPUTS = {"W": {"waveform"}, "S": {"spectrogram"}, "WS": {"waveform", "spectrogram"},
-          "baseline": {"compare"}}
+INPUTS = {"W": {"waveform", "frame_mask"}, "S": {"spectrogram", "frame_mask"},
+          "WS": {"waveform", "spectrogram", "frame_mask"}, "baseline": {"compare", "frame_mask"}}
 WAVE_LAYERS = {"waveform", "wave_conv1", "wave_pool", "wave_dropout1", "wave_conv2",
                "wave_channel_pool", "wave_dropout2", "wave_to_steps"}
 SPEC_LAYERS = {"spectrogram", "spec_conv1", "spec_pool", "spec_dropout1", "spec_conv2",
                "spec_channel_pool", "spec_dropout2", "spec_to_steps"}
-HEAD_LAYERS = {"blstm1", "blstm2", "emotion"}
+HEAD_LAYERS = {"frame_mask", "frame_masking", "blstm1", "blstm2", "clear_mask", "emotion"}
 LAYERS = {
     "W": WAVE_LAYERS | HEAD_LAYERS,
     "S": SPEC_LAYERS | HEAD_LAYERS,
@@ -46,10 +47,12 @@ FFT_AVAILABLE = not isinstance(make_conv1d(2, 8, implementation="fft"), keras.la
 
 
 def random_batch(model, n, seed=0):
-    """Random inputs for every input of ``model`` and targets (n, T, 3) with a mask channel."""
+    """Random inputs for every input of ``model`` (a frame mask of ones) and targets (n, T, 3)."""
     rng = np.random.default_rng(seed)
     inputs = {tensor.name: rng.standard_normal((n, *tensor.shape[1:])).astype(np.float32)
               for tensor in model.inputs}
+    if "frame_mask" in inputs:
+        inputs["frame_mask"] = np.ones_like(inputs["frame_mask"])
     steps = model.outputs[0].shape[1]
     targets = np.concatenate([rng.uniform(-1, 1, (n, steps, 2)), np.ones((n, steps, 1))], axis=-1)
     return inputs, targets.astype(np.float32)
@@ -92,7 +95,7 @@ def test_names_and_shapes(variant, step):
     shapes = {tensor.name: tuple(tensor.shape) for tensor in model.inputs}
     assert set(shapes) == INPUTS[variant]
     expected = {"waveform": (None, 96000, 1), "spectrogram": (None, 600, 40, 3),
-                "compare": (None, steps, 6373)}
+                "compare": (None, steps, 6373), "frame_mask": (None, steps)}
     for name, shape in shapes.items():
         assert shape == expected[name]
     assert model.output_names == ["emotion"]
@@ -255,24 +258,89 @@ def test_describe_model(variant, step):
     model = build_model(variant, step, "tiny", n_features=5)
     assert describe_model(model) == {"variant": variant, "label_step_ms": step,
                                      "segment_seconds": 6.0, "label_frames": 6000 // step,
-                                     "preset": "tiny"}
+                                     "preset": "tiny", "frame_mask": True,
+                                     "spectrogram_norm": "none" if "S" in variant else None}
+    without = build_model(variant, step, "tiny", n_features=5, frame_mask=False)
+    assert describe_model(without)["frame_mask"] is False
+    assert {t.name for t in without.inputs} == INPUTS[variant] - {"frame_mask"}
+
+
+def _padded_segment(model_seconds, valid_seconds, seed=0):
+    """A tiny S model whose segments last ``model_seconds``, fed the same ``valid_seconds`` of input."""
+    rng = np.random.default_rng(seed)
+    preset = get_preset("tiny").replace(segment_seconds=model_seconds)
+    frames, steps, valid_steps = int(model_seconds * 100), int(model_seconds * 25), int(valid_seconds * 25)
+    spectrogram = np.broadcast_to(silent_frame(), (1, frames, 40, 3)).copy()  # padding: silence
+    spectrogram[0, : valid_steps * 4] = rng.standard_normal((valid_steps * 4, 40, 3))
+    mask = np.zeros((1, steps), np.float32)
+    mask[0, :valid_steps] = 1
+    return preset, {"spectrogram": spectrogram, "frame_mask": mask}, valid_steps
+
+
+def test_padding_does_not_reach_valid_steps():
+    """A short segment's valid predictions do not change when its padding is extended (masked BLSTMs)."""
+    short_preset, short_inputs, valid = _padded_segment(2.0, 1.2)
+    long_preset, long_inputs, _ = _padded_segment(6.0, 1.2)
+    keras.utils.set_random_seed(0)
+    short = build_model("S", 40, short_preset)
+    longer = build_model("S", 40, long_preset)
+    longer.set_weights(short.get_weights())  # the same weights: no layer depends on the length
+    a = short.predict(short_inputs, verbose=0)[0, :valid]
+    b = longer.predict(long_inputs, verbose=0)[0, :valid]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # Without the mask the backward LSTMs read the padding before the speech: the valid steps change.
+    unmasked = build_model("S", 40, long_preset, frame_mask=False)
+    unmasked.set_weights(short.get_weights())
+    c = unmasked.predict({"spectrogram": long_inputs["spectrogram"]}, verbose=0)[0, :valid]
+    assert np.abs(c - b).max() > 1e-3
+
+
+def test_spectrogram_standardiser_is_saved_inside_the_model(tmp_path):
+    rng = np.random.default_rng(1)
+    model = build_model("S", 40, "tiny", spectrogram_norm="train")
+    assert model.count_params() == build_model("S", 40, "tiny").count_params() + 241
+    spectrograms = rng.normal(3.0, 2.0, size=(3, 600, 40, 3)).astype(np.float32)
+    mask = np.ones((3, 600))
+    mask[2, 300:] = 0  # padding stays out of the statistics
+    stats = adapt_standardiser(model, spectrograms, mask, input_name="spectrogram")
+    chosen = np.concatenate([spectrograms[0], spectrograms[1], spectrograms[2, :300]]).astype(np.float64)
+    np.testing.assert_allclose(stats["mean"], chosen.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(stats["variance"], chosen.var(axis=0), rtol=1e-10)
+    model.save(tmp_path / "s.keras")
+    loaded = load_model(tmp_path / "s.keras")
+    assert describe_model(loaded)["spectrogram_norm"] == "train"
+    layer = loaded.get_layer("spectrogram_standardise")
+    np.testing.assert_allclose(np.asarray(layer.adapt_mean), chosen.mean(axis=0), rtol=1e-5)
+    # Streaming blocks give the same statistics as one array.
+    blocks = ((spectrograms[i:i + 1], mask[i:i + 1]) for i in range(3))
+    streamed = adapt_standardiser(build_model("S", 40, "tiny", spectrogram_norm="train"), blocks,
+                                  input_name="spectrogram")
+    np.testing.assert_allclose(streamed["mean"], stats["mean"], rtol=1e-12)
+    np.testing.assert_allclose(streamed["variance"], stats["variance"], rtol=1e-10)
+    assert describe_model(build_model("S", 40, "tiny", spectrogram_norm="conversation"))["spectrogram_norm"] \
+        == "conversation"
+    with pytest.raises(EmoInputError, match="spectrogram_standardise"):
+        adapt_standardiser(build_model("S", 40, "tiny"), spectrograms, input_name="spectrogram")
 
 
 def test_describe_model_reads_shapes_not_names():
     model = build_model("S", 40, "tiny")
     renamed = keras.Model(model.inputs, model.outputs, name="something_else")
     assert describe_model(renamed) == {"variant": "S", "label_step_ms": 40, "segment_seconds": 6.0,
-                                       "label_frames": 150, "preset": None}
+                                       "label_frames": 150, "preset": None, "frame_mask": True,
+                                       "spectrogram_norm": "none"}
     lying = keras.Model(model.inputs, model.outputs, name="S_20ms_tiny")  # the name disagrees
     assert describe_model(lying)["label_step_ms"] == 40
     assert describe_model(lying)["preset"] is None
     baseline = build_model("baseline", 40, "tiny", n_features=5)
     renamed = keras.Model(baseline.inputs, baseline.outputs, name="renamed")  # 6 s assumed
     assert describe_model(renamed) == {"variant": "baseline", "label_step_ms": 40,
-                                       "segment_seconds": 6.0, "label_frames": 150, "preset": None}
+                                       "segment_seconds": 6.0, "label_frames": 150, "preset": None,
+                                       "frame_mask": True, "spectrogram_norm": None}
     shorter = build_model("W", 20, get_preset("tiny").replace(name="short", segment_seconds=3.0))
     assert describe_model(shorter) == {"variant": "W", "label_step_ms": 20, "segment_seconds": 3.0,
-                                       "label_frames": 150, "preset": "short"}
+                                       "label_frames": 150, "preset": "short", "frame_mask": True,
+                                       "spectrogram_norm": None}
 
 
 def test_describe_model_rejects_foreign_models():
@@ -320,18 +388,20 @@ def test_adapt_standardiser_matches_numpy(tmp_path):
     np.testing.assert_allclose(np.asarray(layer.adapt_variance), rows.var(axis=0), rtol=1e-6)
 
     probe = features[:2].astype(np.float32)
-    standardised = keras.Model(model.inputs, layer.output).predict({"compare": probe}, verbose=0)
+    compare_input = next(t for t in model.inputs if t.name == "compare")
+    standardised = keras.Model(compare_input, layer.output).predict(probe, verbose=0)
     expected = (probe - rows.mean(axis=0)) / np.sqrt(rows.var(axis=0))
     np.testing.assert_allclose(standardised[mask[:2]], expected[mask[:2]], rtol=1e-4, atol=1e-4)
 
-    predictions = model.predict({"compare": probe}, verbose=0)
+    probe = {"compare": probe, "frame_mask": np.ones((2, 150), np.float32)}
+    predictions = model.predict(probe, verbose=0)
     model.save(tmp_path / "baseline.keras")
     loaded = load_model(tmp_path / "baseline.keras", compile=False)
     loaded_layer = loaded.get_layer("compare_standardise")
     np.testing.assert_array_equal(np.asarray(loaded_layer.adapt_mean), np.asarray(layer.adapt_mean))
     np.testing.assert_array_equal(np.asarray(loaded_layer.adapt_variance),
                                   np.asarray(layer.adapt_variance))
-    np.testing.assert_allclose(loaded.predict({"compare": probe}, verbose=0), predictions,
+    np.testing.assert_allclose(loaded.predict(probe, verbose=0), predictions,
                                rtol=1e-6, atol=1e-6)
     assert describe_model(loaded)["variant"] == "baseline"
 
@@ -453,7 +523,8 @@ m = build_model("WS", 40, "tiny", long_conv="fft")
 m.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss=ccc_loss, metrics=ccc_metrics())
 rng = np.random.default_rng(0)
 x = {{"waveform": rng.normal(size=(2, 96000, 1)).astype("float32"),
-      "spectrogram": rng.normal(size=(2, 600, 40, 3)).astype("float32")}}
+      "spectrogram": rng.normal(size=(2, 600, 40, 3)).astype("float32"),
+      "frame_mask": np.ones((2, 150), "float32")}}
 y = np.concatenate([rng.normal(size=(2, 150, 2)), np.ones((2, 150, 1))], -1).astype("float32")
 before = [w.copy() for w in m.get_weights()]
 loss = m.train_on_batch(x, y)
