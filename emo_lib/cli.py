@@ -18,9 +18,7 @@ import argparse
 import contextlib
 import logging
 import os
-import re
 import sys
-import threading
 import warnings
 from pathlib import Path
 
@@ -236,92 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------
 
 
-# absl's log line: severity letter, MMDD, time (hh:mm:ss.micros; seconds since the epoch before absl is
-# initialised), thread id, file:line].
-_ABSL_BANNER = re.compile(rb"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\s*$")
-_NATIVE_INFO = re.compile(rb"^I\d{4} \d+:\d+:\d+\.\d+\s+\d+ \S+:\d+\] ")
-_CUINIT_FAILED = re.compile(rb"^E\d{4} \d+:\d+:\d+\.\d+\s+\d+ \S+:\d+\] failed call to cuInit: ")
-_ONEDNN_BOOL = re.compile(rb"^E\d{4} \d+:\d+:\d+\.\d+\s+\d+ util\.cc:\d+\] oneDNN supports DT_BOOL only on "
-                          rb"platforms with AVX-512\. Falling back to the default Eigen-based implementation")
-
-
-def _nvidia_gpu_present() -> bool:
-    """Whether the machine has an NVIDIA GPU with its driver loaded (Linux)."""
-    gpus = Path("/proc/driver/nvidia/gpus")
-    return (gpus.is_dir() and any(gpus.iterdir())) or Path("/dev/nvidia0").exists()
-
-
-class _NativeStderrFilter:
-    """Pass the process's standard error (file descriptor 2) through a line filter.
-
-    TensorFlow's C++ code writes to file descriptor 2 directly, and prints a
-    few informational lines while it is imported whatever ``TF_CPP_MIN_LOG_LEVEL``
-    says (before its logging is set up). This filter drops exactly these
-    lines:
-
-    - the absl banner "All log messages before absl::InitializeLog() is called
-      are written to STDERR" and lines at INFO level (``I`` and a date: oneDNN's
-      numerical-round-off note, "Could not find cuda drivers", CPU features);
-    - on a machine without an NVIDIA GPU, the one known "failed call to cuInit"
-      error (there is no CUDA driver to initialise: nothing is wrong);
-    - the known "oneDNN supports DT_BOOL only on platforms with AVX-512. Falling
-      back to the default Eigen-based implementation" line, printed at ERROR
-      level during training although nothing fails (and on CPUs with AVX-512).
-
-    Everything else, TensorFlow's warnings and errors included, passes
-    unchanged; child processes (notebook kernels) inherit the filter.
-    """
-
-    def __init__(self) -> None:
-        self.drop_cuinit = not _nvidia_gpu_present()
-
-    def dropped(self, line: bytes) -> bool:
-        return bool(_ABSL_BANNER.match(line) or _NATIVE_INFO.match(line) or _ONEDNN_BOOL.match(line)
-                    or (self.drop_cuinit and _CUINIT_FAILED.match(line)))
-
-    def _pump(self) -> None:
-        pending = b""
-        while True:
-            try:
-                chunk = os.read(self.reader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            pending += chunk
-            *lines, pending = re.split(rb"(?<=[\n\r])", pending)
-            out = b"".join(line for line in lines if not self.dropped(line))
-            # A partial line that cannot be a native log line (a progress bar) is passed on now.
-            if pending and pending[:1] not in (b"I", b"E", b"W"):
-                out, pending = out + pending, b""
-            if out:
-                os.write(self.saved, out)
-        if pending and not self.dropped(pending):
-            os.write(self.saved, pending)
-
-    def __enter__(self) -> "_NativeStderrFilter":
-        sys.stderr.flush()
-        self.saved = os.dup(2)
-        self.reader, writer = os.pipe()
-        os.dup2(writer, 2)
-        os.close(writer)
-        self.thread = threading.Thread(target=self._pump, name="emo-stderr-filter", daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        sys.stderr.flush()
-        os.dup2(self.saved, 2)  # closes this process's last write end of the pipe
-        self.thread.join(timeout=5.0)
-        os.close(self.reader)
-        os.close(self.saved)
-
-
 def _filter_native_stderr(verbosity: int):
     """The filter of TensorFlow's start-up lines, or nothing when every message is wanted."""
+    from .native_logs import NativeStderrFilter
+
     if verbosity >= 2 or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") == "0":
         return contextlib.nullcontext()
-    return _NativeStderrFilter()
+    return NativeStderrFilter()
 
 
 def _import_keras(*, check_devices: bool = False) -> None:
@@ -541,8 +460,7 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_study(args) -> int:
-    from .results import collect_runs, table1, write_table1
-    from .study import get_profile, load_study_corpora, run_study
+    from .study import get_profile, load_study_corpora, run_study, write_results
 
     profile = get_profile(args.profile)
     roots = {"semaine": args.semaine, "recola": args.recola}
@@ -552,13 +470,10 @@ def _cmd_study(args) -> int:
         roots["generic"] = args.generic
     corpora = load_study_corpora(profile, roots, args.out)
     run_study(corpora, args.out, profile, variants=args.variants, seeds=args.seeds)
-    runs = collect_runs(args.out)
-    table = table1(runs)
-    kinds = sorted({run.get("corpus_kind", "real") for run in runs})
-    note = (f"Profile '{profile.name}'. Corpus: {', '.join(kinds)} copies of "
-            f"{', '.join(corpora)}.")
-    write_table1(table, args.out / "table1.md", args.out / "table1.csv", note=note)
-    print((args.out / "table1.md").read_text(encoding="utf-8"))
+    results = write_results(args.out, corpora, profile, args.out)
+    print(Path(results["markdown"]).read_text(encoding="utf-8"))
+    for sentence in list(results["claims"]["sentence"]) + list(results["floor"].get("sentence", [])):
+        print(sentence)
     return 0
 
 

@@ -135,6 +135,11 @@ class TrainConfig:
         Epochs without improvement of the validation mean CCC before stopping.
     min_epochs : int
         Early stopping never stops a run before this many epochs.
+    min_delta : float
+        An epoch counts as an improvement (for early stopping and the
+        learning-rate schedule) when its validation mean CCC beats the best so
+        far by more than this: a curve that still creeps up by less has
+        reached its plateau. The best epoch is always the highest score.
     lr_schedule : {"constant", "plateau"}
         ``"plateau"`` multiplies the learning rate by ``lr_factor`` after
         ``lr_patience`` epochs without improvement of the validation mean CCC
@@ -169,6 +174,7 @@ class TrainConfig:
     max_epochs: int = 100
     patience: int = 10
     min_epochs: int = 0
+    min_delta: float = 0.0
     lr_schedule: str = "constant"
     lr_factor: float = 0.5
     lr_patience: int = 3
@@ -193,6 +199,8 @@ class TrainConfig:
             bad(f"patience and lr_patience must be at least 1, got {self.patience!r}, {self.lr_patience!r}")
         if not 0 <= int(self.min_epochs) <= int(self.max_epochs):
             bad(f"min_epochs must be from 0 to max_epochs ({self.max_epochs}), got {self.min_epochs!r}")
+        if not 0 <= self.min_delta < 1:
+            bad(f"min_delta must be in [0, 1), got {self.min_delta!r}")
         if self.lr_schedule not in _LR_SCHEDULES:
             bad(f"lr_schedule must be one of {', '.join(_LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not 0 < self.lr_factor < 1:

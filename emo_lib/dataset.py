@@ -322,6 +322,24 @@ def _cache_settings(conversation: Conversation, config: PreprocessConfig) -> dic
     return settings
 
 
+def _cache_paths(conversation: Conversation, config: PreprocessConfig, cache_dir: str | Path) -> list[Path]:
+    """The cache files of one conversation's arrays (the ComParE file too when wanted)."""
+    cache_dir = Path(cache_dir) / conversation.corpus
+    settings = _cache_settings(conversation, config)
+    paths = [cache_dir / f"{conversation.id}-{settings_key(settings)}.npz"]
+    if config.with_compare:
+        from .baseline import compare_settings
+
+        compare_key = settings_key({**settings, "compare": compare_settings(conversation.label_step),
+                                    "compare_input": "16 kHz audio at its recorded level"})
+        paths.append(cache_dir / f"{conversation.id}-{compare_key}.compare.npy")
+    return paths
+
+
+def _cached(conversation: Conversation, config: PreprocessConfig, cache_dir: str | Path) -> bool:
+    return all(path.exists() for path in _cache_paths(conversation, config, cache_dir))
+
+
 def load_conversation_arrays(
     conversation: Conversation, config: PreprocessConfig, cache_dir: str | Path | None = None, *,
     isolate_compare: bool = False,
@@ -350,17 +368,9 @@ def load_conversation_arrays(
     """
     if cache_dir is None:
         return preprocess_conversation(conversation, config, isolate_compare=isolate_compare)
-    cache_dir = Path(cache_dir) / conversation.corpus
-    settings = _cache_settings(conversation, config)
-    key = f"{conversation.id}-{settings_key(settings)}"
-    main_path = cache_dir / f"{key}.npz"
-    compare_path = None
-    if config.with_compare:
-        from .baseline import compare_settings
-
-        compare_key = settings_key({**settings, "compare": compare_settings(conversation.label_step),
-                                    "compare_input": "16 kHz audio at its recorded level"})
-        compare_path = cache_dir / f"{conversation.id}-{compare_key}.compare.npy"
+    paths = _cache_paths(conversation, config, cache_dir)
+    main_path = paths[0]
+    compare_path = paths[1] if config.with_compare else None
 
     if main_path.exists() and (compare_path is None or compare_path.exists()):
         stored = load_npz(main_path)
@@ -609,7 +619,7 @@ def build_segment_set(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if not conversations:
         raise EmoInputError("no conversations to segment")
@@ -626,6 +636,8 @@ def build_segment_set(
     def load(conversation):
         return load_conversation_arrays(conversation, config, cache_dir, isolate_compare=workers > 1)
 
+    # A bar only when there is work to see: conversations read back from the cache take milliseconds.
+    progress = progress and (cache_dir is None or not all(_cached(c, config, cache_dir) for c in conversations))
     bar = tqdm(total=len(conversations), desc="preprocessing", unit="conv", disable=not progress)
     arrays: dict[str, ConversationArrays] = {}
     pool = ThreadPoolExecutor(max_workers=workers)

@@ -143,6 +143,7 @@ __all__ = [
     "explanations_by_seed",
     "compare_explanations",
     "lime_stability",
+    "cell_table",
 ]
 
 CREST_RULES = ("largest_deviation", "max", "min")
@@ -601,7 +602,7 @@ def _run_quantity(model, segment: Mapping[str, np.ndarray], valid: np.ndarray | 
                   *, segments: np.ndarray, fill: np.ndarray, frame: int, dim: int, context_frames: int,
                   waveform: str, batch_size: int, progress: bool) -> np.ndarray:
     """The explained quantity for every row of ``cells_on``: (n,) float64."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     values = []
     window = None
@@ -1487,3 +1488,71 @@ def lime_stability(model, inputs: Mapping[str, Any], *, frame: int, dimension: s
         context_frames=context_frames, grid=grid, hide=hide, silence=silence, waveform=waveform,
         kernel_width=kernel_width, ridge_alpha=ridge_alpha, batch_size=batch_size, progress=progress)
     return compare_explanations(explanations, top_k=top_k)
+
+
+# ---------------------------------------------------------------------------
+# Reading an explanation
+# ---------------------------------------------------------------------------
+
+def cell_table(explanation):
+    """Every cell of an explanation as one row: where it lies (seconds, Hz) and its weight.
+
+    Parameters
+    ----------
+    explanation : SpectrogramExplanation
+        From :func:`explain_spectrogram` (any grid).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell in cell order (``cell = time_cell * n_mel_cells +
+        mel_cell``, the order of ``explanation.weights.ravel()``), columns
+        ``cell``, ``time_cell``, ``mel_cell``, ``start_s`` and ``end_s`` (the
+        cell's frames in seconds from the segment's start, 10 ms frames),
+        ``low_hz`` and ``high_hz`` (centre frequencies of the cell's lowest and
+        highest mel band, :func:`emo_lib.plots.mel_band_centres`), ``weight``
+        (LIME's signed weight: positive, hearing the cell raises the output)
+        and ``rank`` (1 for the largest ``|weight|``; ties in cell order, as
+        :meth:`SpectrogramExplanation.top_cells`).
+
+    Raises
+    ------
+    EmoInputError
+        When ``explanation`` is not a :class:`SpectrogramExplanation` or its
+        cell edges do not match its weights.
+
+    Examples
+    --------
+    >>> table = cell_table(explanation)                              # doctest: +SKIP
+    >>> table.nsmallest(3, "rank")[["start_s", "end_s", "low_hz", "high_hz", "weight"]]  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from .plots import mel_band_centres
+
+    for attribute in ("weights", "time_edges", "mel_edges", "segments"):
+        if not hasattr(explanation, attribute):
+            raise EmoInputError("explanation must be a SpectrogramExplanation (explain_spectrogram)")
+    weights = np.asarray(explanation.weights, dtype=np.float64)
+    time_edges = np.asarray(explanation.time_edges, dtype=np.int64)
+    mel_edges = np.asarray(explanation.mel_edges, dtype=np.int64)
+    if weights.ndim != 2 or weights.shape != (time_edges.size - 1, mel_edges.size - 1):
+        raise EmoInputError(f"weights {weights.shape} do not match the cell edges "
+                            f"({time_edges.size - 1} x {mel_edges.size - 1} cells)")
+    n_time, n_mel = weights.shape
+    time_cell, mel_cell = np.divmod(np.arange(n_time * n_mel), n_mel)
+    centres = mel_band_centres(int(mel_edges[-1]))
+    flat = weights.ravel()
+    rank = np.empty(flat.size, dtype=np.int64)
+    rank[np.argsort(-np.abs(flat), kind="stable")] = np.arange(1, flat.size + 1)
+    return pd.DataFrame({
+        "cell": np.arange(flat.size),
+        "time_cell": time_cell,
+        "mel_cell": mel_cell,
+        "start_s": time_edges[time_cell] * FRAME_HOP_SECONDS,
+        "end_s": time_edges[time_cell + 1] * FRAME_HOP_SECONDS,
+        "low_hz": centres[mel_edges[mel_cell]],
+        "high_hz": centres[mel_edges[mel_cell + 1] - 1],
+        "weight": flat,
+        "rank": rank,
+    })

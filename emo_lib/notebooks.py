@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .errors import EmoInputError
 
-__all__ = ["NOTEBOOKS", "notebook_parameters", "run_notebooks", "show_figure"]
+__all__ = ["NOTEBOOKS", "NOTEBOOK_DEFAULTS", "notebook_parameters", "run_notebooks", "show_figure"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,11 @@ def _relative(path: str | Path | None, base: Path) -> str | None:
         return Path(os.path.relpath(target, base)).as_posix()
     except ValueError:  # another drive on Windows
         return target.as_posix()
+
+
+NOTEBOOK_DEFAULTS = {"PROFILE": "quick", "SEEDS": None, "SEMAINE_ROOT": None, "RECOLA_ROOT": None,
+                     "WORK": "../work", "FIGURES": "../figures"}
+"""The values of the notebooks' own parameter cells."""
 
 
 def notebook_parameters(*, profile: str = "quick", seeds: list[int] | None = None,
@@ -228,6 +233,9 @@ def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
     output_dir.mkdir(parents=True, exist_ok=True)
     parameters = notebook_parameters(profile=profile, seeds=seeds, semaine=semaine, recola=recola,
                                      work=work, figures=figures, base=output_dir)
+    # Only what differs from the notebooks' own parameter cell is injected: a run with the
+    # defaults leaves the notebooks' cells as they are (nothing machine-specific enters them).
+    parameters = {key: value for key, value in parameters.items() if NOTEBOOK_DEFAULTS.get(key) != value}
 
     papermill_log = logging.getLogger("papermill")
     handler = _CellOutputHandler(sys.stdout)

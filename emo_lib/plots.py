@@ -60,6 +60,7 @@ __all__ = [
     "plot_trace",
     "plot_segment",
     "plot_model_comparison",
+    "plot_hidden_cells",
 ]
 
 DPI = 110
@@ -1201,4 +1202,329 @@ def plot_model_comparison(table, path: str | Path | None = None, *, corpus_label
                Rectangle((0, 0), 1, 1, facecolor="0.8", edgecolor="0.4", hatch="//", label="paper")]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle(f"CCC on the test set, ours beside the paper's Table 1 \u2014 ours: {label}", fontsize=11)
+    return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------
+# Teaching figures: rater traces and the feature pipeline (notebook 01)
+# ---------------------------------------------------------------------------
+
+__all__ += ["plot_rater_traces", "plot_feature_pipeline"]
+
+_RATER_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+                  "#ff9da7", "#9c755f", "#bab0ac")
+
+
+def _rater_array(dimension: str, values: Any, length: int) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != length:
+        raise EmoInputError(
+            f"raters[{dimension!r}] must be (R raters, {length} steps), got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise EmoInputError(f"raters[{dimension!r}] contains NaN or infinite values")
+    return array
+
+
+def _mean_pairwise_ccc(traces: np.ndarray) -> float:
+    values = [ccc(traces[a], traces[b]) for a in range(len(traces)) for b in range(a + 1, len(traces))]
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def plot_rater_traces(times: Any, raters: Mapping[str, Any], *, gold: Mapping[str, Any] | None = None,
+                      alternative: Mapping[str, Any] | None = None,
+                      alternative_label: str = "CCC-centred gold standard", corpus_label: str,
+                      title: str = "Rater traces and the gold standard",
+                      path: str | Path | None = None) -> Figure:
+    """Individual raters' traces of one conversation, their disagreement and the fused gold standard.
+
+    Parameters
+    ----------
+    times : np.ndarray [shape=(T,)]
+        Seconds of each label row (as in :attr:`emo_lib.corpora.base.Conversation.times`).
+    raters : dict[str, np.ndarray [shape=(R, T)]]
+        One entry per dimension (``"arousal"``, ``"valence"``), one row per
+        rater (:attr:`~emo_lib.corpora.base.Conversation.raters`).
+    gold : dict[str, np.ndarray [shape=(T,)]], optional
+        The gold standard per dimension; by default the mean of the raters
+        (:func:`emo_lib.labels.fuse_raters` with ``"mean"``).
+    alternative : dict[str, np.ndarray [shape=(T,)]], optional
+        A second gold standard drawn dashed (for example ``"ccc_centred"``).
+    alternative_label : str
+        Its legend entry.
+    corpus_label : str
+        The data shown, in the title.
+    title : str
+        The title's first part (typically names the conversation).
+    path : str or pathlib.Path, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels per dimension sharing the time axis (seconds): the raters
+        (thin coloured lines), the gold standard (thick black) with a band of
+        one standard deviation across raters, the alternative (dashed); under
+        it the standard deviation across raters over time. Each traces panel
+        states the raters' mean pairwise CCC (:func:`emo_lib.metrics.ccc`);
+        the legend sits to the right of the first panel.
+    """
+    label = _label(corpus_label)
+    times = _vector("times", times)
+    if not isinstance(raters, Mapping) or not raters:
+        raise EmoInputError('raters must be a dict such as {"arousal": (R, T), "valence": (R, T)}')
+    dimensions = [d for d in DIMENSIONS if d in raters] + [d for d in raters if d not in DIMENSIONS]
+    traces = {d: _rater_array(d, raters[d], times.size) for d in dimensions}
+    golds, alternatives = {}, {}
+    for d in dimensions:
+        if gold is not None and d not in gold:
+            raise EmoInputError(f"gold has no {d!r} trace")
+        golds[d] = traces[d].mean(axis=0) if gold is None else _vector(f"gold[{d!r}]", gold[d], times.size)
+        if alternative is not None:
+            if d not in alternative:
+                raise EmoInputError(f"alternative has no {d!r} trace")
+            alternatives[d] = _vector(f"alternative[{d!r}]", alternative[d], times.size)
+    fig = Figure(figsize=(10.0, 3.4 * len(dimensions) + 0.6), layout="constrained")
+    axes = fig.subplots(2 * len(dimensions), 1, sharex=True, height_ratios=(3.0, 1.0) * len(dimensions))
+    for index, d in enumerate(dimensions):
+        ax, ax_sd = axes[2 * index], axes[2 * index + 1]
+        x = traces[d]
+        spread = x.std(axis=0)
+        for r, row in enumerate(x):
+            ax.plot(times, row, color=_RATER_COLOURS[r % len(_RATER_COLOURS)], linewidth=0.8, alpha=0.85,
+                    label=f"rater {r + 1}")
+        ax.fill_between(times, golds[d] - spread, golds[d] + spread, color="0.5", alpha=0.2, linewidth=0,
+                        label="\u00b11 sd across raters")
+        ax.plot(times, golds[d], color="black", linewidth=2.0, label="gold standard (mean)")
+        if d in alternatives:
+            ax.plot(times, alternatives[d], color="black", linestyle="--", linewidth=1.4,
+                    label=alternative_label)
+        ax.set_ylabel(f"{d} (-1 to 1)")
+        ax.grid(True, alpha=0.3)
+        ax.set_title(f"{d}: {len(x)} raters, mean pairwise CCC {_mean_pairwise_ccc(x):.2f}",
+                     fontsize=10, loc="left")
+        ax_sd.plot(times, spread, color="0.3", linewidth=1.0)
+        ax_sd.set_ylim(0.0, max(0.05, float(spread.max()) * 1.1))
+        ax_sd.set_ylabel("sd across\nraters", fontsize=8)
+        ax_sd.grid(True, alpha=0.3)
+        if index == 0:
+            ax.legend(fontsize=7, **_LEGEND_RIGHT)
+    axes[-1].set_xlabel("time (s)")
+    axes[-1].set_xlim(float(times[0]), float(times[-1]))
+    fig.suptitle(f"{title} \u2014 {label}", fontsize=11)
+    return save_figure(fig, path)
+
+
+def plot_feature_pipeline(waveform: Any, *, frame: int | None = None, corpus_label: str,
+                          title: str = "From waveform to the spectrogram input",
+                          path: str | Path | None = None) -> Figure:
+    """The spectrogram input built step by step from an excerpt of a waveform.
+
+    The steps of :func:`emo_lib.features.log_mel_deltas` (see the module
+    docstring of :mod:`emo_lib.features`): 25 ms Hann windows every 10 ms
+    (centred frames), the power spectrum, the 40-band mel filterbank, the
+    natural log, and the first and second temporal derivatives.
+
+    Parameters
+    ----------
+    waveform : np.ndarray [shape=(n_samples,)]
+        An excerpt at 16 kHz (a few seconds), normally of the z-normalised waveform.
+    frame : int, optional
+        The frame drawn on its own (its window in the waveform, the windowed
+        samples, its power spectrum under the mel filters); by default the
+        frame with the most energy.
+    corpus_label : str
+        The data shown, in the title.
+    title : str
+        The title's first part (typically names the conversation and the excerpt).
+    path : str or pathlib.Path, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Seven panels, times in seconds from the excerpt's start and
+        frequencies in Hz: the waveform with the chosen 25 ms window shaded;
+        that frame before and after the Hann window (ms); its power spectrum
+        (dB) under the mel filters; the power spectrogram (dB, linear
+        frequency); the log mel, delta and delta-delta maps (mel bands labelled
+        at their centre frequencies, deltas on a diverging colour map centred
+        on zero). Every colour bar is labelled.
+    """
+    import librosa
+
+    from .config import FRAME_WINDOW_SECONDS, N_MELS
+    from .features import log_mel_deltas
+
+    label = _label(corpus_label)
+    wave = _vector("waveform", waveform)
+    win = int(round(FRAME_WINDOW_SECONDS * SAMPLE_RATE))
+    hop = int(round(FRAME_HOP_SECONDS * SAMPLE_RATE))
+    if wave.size < 10 * hop:
+        raise EmoInputError(f"waveform of {wave.size} samples is too short: give at least {10 * hop} "
+                            f"({10 * FRAME_HOP_SECONDS:g} s at {SAMPLE_RATE} Hz)")
+    n_frames = wave.size // hop
+    stft = librosa.stft(wave.astype(np.float32), n_fft=win, hop_length=hop, window="hann", center=True,
+                        pad_mode="constant")[:, :n_frames]
+    power_db = 10.0 * np.log10(np.abs(stft) ** 2 + 1e-10)
+    if frame is None:
+        frame = int(np.argmax(power_db.max(axis=0)))
+    if isinstance(frame, bool) or int(frame) != frame or not 0 <= frame < n_frames:
+        raise EmoInputError(f"frame must be a whole number from 0 to {n_frames - 1}, got {frame!r}")
+    frame = int(frame)
+    maps = log_mel_deltas(wave)
+    bank = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=win, n_mels=N_MELS)
+    freqs = librosa.fft_frequencies(sr=SAMPLE_RATE, n_fft=win)
+    padded = np.pad(wave, win // 2)
+    samples = padded[frame * hop: frame * hop + win]
+    hann = librosa.filters.get_window("hann", win, fftbins=True)
+
+    fig = Figure(figsize=(10.0, 15.0), layout="constrained")
+    grid = fig.add_gridspec(6, 2, height_ratios=(1.1, 1.3, 1.5, 1.5, 1.5, 1.5))
+    ax_wave = fig.add_subplot(grid[0, :])
+    seconds = np.arange(wave.size) / SAMPLE_RATE
+    ax_wave.plot(seconds, wave, color="#b36b00", linewidth=0.3)
+    centre = frame * FRAME_HOP_SECONDS
+    ax_wave.axvspan(centre - FRAME_WINDOW_SECONDS / 2, centre + FRAME_WINDOW_SECONDS / 2, color="#1f5fbf",
+                    alpha=0.35)
+    ax_wave.set_xlim(0.0, n_frames * FRAME_HOP_SECONDS)
+    ax_wave.set(xlabel="time (s)", ylabel="amplitude (z)")
+    ax_wave.set_title(f"1. waveform: {wave.size:,} samples at {SAMPLE_RATE / 1000:g} kHz, "
+                      f"{n_frames} frames of 25 ms every 10 ms; shaded: the window of frame {frame}, "
+                      f"centred at {centre:.2f} s", fontsize=10, loc="left")
+
+    ax_frame = fig.add_subplot(grid[1, 0])
+    ms = (np.arange(win) - win // 2) / SAMPLE_RATE * 1000 + centre * 1000
+    ax_frame.plot(ms, samples, color="0.6", linewidth=0.8)
+    ax_frame.plot(ms, samples * hann, color="#1f5fbf", linewidth=1.0)
+    ax_frame.plot(ms, hann * np.max(np.abs(samples)), color="black", linestyle="--", linewidth=0.8)
+    ax_frame.set(xlabel="time (ms)", ylabel="amplitude (z)")
+    ax_frame.set_title(f"2. frame {frame}, {win} samples: as cut (grey), times the Hann\n"
+                       "window (blue); the window, scaled (dashed)", fontsize=10, loc="left")
+
+    ax_spec = fig.add_subplot(grid[1, 1])
+    ax_spec.plot(freqs, power_db[:, frame], color="#1f5fbf", linewidth=1.0)
+    ax_spec.set(xlabel="frequency (Hz)", ylabel="power (dB)", xlim=(0.0, SAMPLE_RATE / 2))
+    ax_spec.set_title(f"3. its power spectrum (blue) under the {N_MELS}\n"
+                      "mel filters (red, Slaney area-normalised)", fontsize=10, loc="left")
+    ax_bank = ax_spec.twinx()
+    for band in bank:
+        ax_bank.plot(freqs, band, color="#d62728", linewidth=0.6, alpha=0.7)
+    ax_bank.set_ylabel("mel filter weight", color="#d62728")
+    ax_bank.set_ylim(0.0, float(bank.max()) * 1.05)
+
+    duration = n_frames * FRAME_HOP_SECONDS
+    ax_power = fig.add_subplot(grid[2, :])
+    image = ax_power.imshow(power_db, origin="lower", aspect="auto", interpolation="nearest", cmap="magma",
+                            extent=(0.0, duration, 0.0, SAMPLE_RATE / 2),
+                            vmin=float(power_db.max()) - 80.0, vmax=float(power_db.max()))
+    fig.colorbar(image, ax=ax_power, pad=0.01, fraction=0.03, label="power (dB)")
+    ax_power.set(ylabel="frequency (Hz)")
+    ax_power.set_title(f"4. power spectrogram: {n_frames} frames x {len(freqs)} frequencies "
+                       f"(every {freqs[1]:g} Hz)", fontsize=10)
+    names = ("5. log mel: log(mel energy + 1e-6)", "6. delta: first derivative over 9 frames",
+             "7. delta-delta: second derivative over 9 frames")
+    units = ("log mel energy (natural log)", "delta (per frame)", "delta-delta (per frame\u00b2)")
+    for index, name in enumerate(names):
+        ax = fig.add_subplot(grid[3 + index, :])
+        _show_map(ax, fig, maps[..., index], f"{name}: {n_frames} frames x {N_MELS} bands",
+                  label=units[index], diverging=index > 0)
+    for ax in fig.axes:
+        if ax.get_label() != "<colorbar>" and ax not in (ax_frame, ax_spec, ax_bank):
+            ax.set_xlim(0.0, duration)
+            ax.set_xlabel("time (s)")
+    fig.suptitle(f"{title} \u2014 {label}", fontsize=11)
+    return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------
+# What a hidden LIME cell is to the model
+# ---------------------------------------------------------------------------
+
+def plot_hidden_cells(copies: Mapping[str, Any], hidden: Any, path: str | Path | None = None, *,
+                      corpus_label: str, outputs: Mapping[str, float] | None = None,
+                      output_label: str = "output") -> Figure:
+    """Copies of one spectrogram with the same cells hidden in different ways (LIME's perturbation).
+
+    Parameters
+    ----------
+    copies : dict of np.ndarray [shape=(F, n_mels, 3)]
+        Row title to spectrogram (log mel, delta, delta-delta) in the model's
+        input units, one row each in the given order; for example
+        ``{"as heard": spec, "hidden = silence": ..., "hidden = zero": ...}``
+        built with :func:`emo_lib.explain.perturb_inputs`.
+    hidden : np.ndarray [shape=(F, n_mels)] of bool
+        The hidden pixels, outlined in every row.
+    path : str or pathlib.Path, optional
+    corpus_label : str
+    outputs : dict of float, optional
+        The model's explained output for some of the rows (same keys as
+        ``copies``), written in their titles.
+    output_label : str
+        What ``outputs`` are (for example ``"valence output at 2.78 s"``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per copy, two columns: the log-mel map (one colour scale for
+        all rows, ``magma``) and the delta map (one scale for all rows,
+        diverging and centred on zero: 0 is "nothing changes", the delta of
+        silence); one labelled colour bar per column; times in seconds,
+        frequencies in Hz; the hidden pixels outlined in cyan.
+    """
+    label = _label(corpus_label)
+    if not isinstance(copies, Mapping) or not copies:
+        raise EmoInputError("copies must be a non-empty dict {row title: (F, n_mels, 3) spectrogram}")
+    maps = {}
+    for name, value in copies.items():
+        spec = np.asarray(value, dtype=np.float64)
+        if spec.ndim != 3 or spec.shape[-1] != 3 or spec.shape[0] == 0:
+            raise EmoInputError(f"copies[{name!r}] must be (F, n_mels, 3), got shape {spec.shape}")
+        if not np.all(np.isfinite(spec)):
+            raise EmoInputError(f"copies[{name!r}] contains NaN or infinite values")
+        maps[str(name)] = spec
+    shapes = {spec.shape for spec in maps.values()}
+    if len(shapes) != 1:
+        raise EmoInputError(f"copies have different shapes: {sorted(shapes)}")
+    n_frames, n_mels, _ = shapes.pop()
+    mask = np.asarray(hidden)
+    if mask.shape != (n_frames, n_mels) or not np.all((mask == 0) | (mask == 1)):
+        raise EmoInputError(f"hidden must be a ({n_frames}, {n_mels}) array of 0/1 or bool, "
+                            f"got shape {mask.shape}")
+    outputs = dict(outputs or {})
+    unknown = [name for name in outputs if str(name) not in maps]
+    if unknown:
+        raise EmoInputError(f"outputs name rows that are not in copies: {', '.join(map(str, unknown))}")
+    stacked = np.stack(list(maps.values()))
+    log_norm = (float(stacked[..., 0].min()), float(stacked[..., 0].max()))
+    delta_norm = CenteredNorm(vcenter=0.0, halfrange=float(np.abs(stacked[..., 1]).max()) or 1.0)
+    rows = len(maps)
+    fig = Figure(figsize=(10.0, round(1.0 + 2.2 * rows, 1)), layout="constrained")
+    axes = np.asarray(fig.subplots(rows, 2, sharex=True, sharey=True, squeeze=False))
+    extent = (0.0, _spectrogram_seconds(n_frames), 0.0, float(n_mels))
+    x = (np.arange(n_frames) + 0.5) * FRAME_HOP_SECONDS
+    y = np.arange(n_mels) + 0.5
+    images = [None, None]
+    for row, (name, spec) in enumerate(maps.items()):
+        for column in range(2):
+            ax = axes[row, column]
+            options = ({"cmap": "magma", "vmin": log_norm[0], "vmax": max(log_norm[1], log_norm[0] + 1e-9)}
+                       if column == 0 else {"cmap": DIVERGING_CMAP, "norm": delta_norm})
+            images[column] = ax.imshow(spec[..., column].T, origin="lower", aspect="auto",
+                                       interpolation="nearest", extent=extent, **options)
+            if mask.any() and not mask.all():
+                ax.contour(x, y, mask.T.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
+            _set_mel_axis(ax, n_mels)
+            title = f"{name}: {'log mel' if column == 0 else 'delta'}"
+            if column == 0 and name in {str(k) for k in outputs}:
+                value = float(next(v for k, v in outputs.items() if str(k) == name))
+                title += f"; {output_label} {value:+.3f}"
+            ax.set_title(title, fontsize=9, loc="left")
+            if column == 1:
+                ax.set_ylabel("")
+        axes[row, 0].set_xlim(extent[0], extent[1])
+    for column in range(2):
+        axes[-1, column].set_xlabel("time in segment (s)")
+    fig.colorbar(images[0], ax=list(axes[:, 0]), pad=0.01, fraction=0.04, label="log mel (model input)")
+    fig.colorbar(images[1], ax=list(axes[:, 1]), pad=0.01, fraction=0.04,
+                 label="delta (model input; 0 = no change)")
+    fig.suptitle(f"Hidden cells (outlined in cyan) as the model receives them \u2014 {label}", fontsize=11)
     return save_figure(fig, path)

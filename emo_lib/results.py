@@ -494,6 +494,12 @@ def _ours_cell(row: pd.Series, dimension: str) -> str:
     return text
 
 
+def _paper_cell(value) -> str:
+    if value is None or not math.isfinite(float(value)):
+        return "not in the paper"
+    return f"paper {format_score(value)}"
+
+
 def _data_line(df: pd.DataFrame) -> str:
     parts = []
     synthetic = False
@@ -568,7 +574,7 @@ def write_table1(
     title = "Table 1" if metric == "ccc" else "SEMAINE Pearson (\"MCC\") comparison"
     seeds_text = "mean ± sd over seeds (sd with N-1)"
     if any(col.endswith("_ci_low") for col in df.columns):
-        seeds_text += "; in brackets, the 95 % bootstrap interval over test conversations"
+        seeds_text += "; in brackets, the 95 % BCa bootstrap interval over test conversations"
     lines = [
         f"# {title}: ours beside Yang & Hirschberg (2018)",
         "",
@@ -594,9 +600,9 @@ def write_table1(
             str(row["model_label"]),
             str(int(row["n_seeds"])),
             _ours_cell(row, "arousal"),
-            f"paper {format_score(row['paper_arousal'])}",
+            _paper_cell(row["paper_arousal"]),
             _ours_cell(row, "valence"),
-            f"paper {format_score(row['paper_valence'])}",
+            _paper_cell(row["paper_valence"]),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

@@ -62,6 +62,8 @@ __all__ = [
     "learning_histories",
     "bootstrap_table",
     "claims_table",
+    "floor_claims",
+    "write_results",
     "comparison_frame",
     "results_note",
     "figure_example",
@@ -106,6 +108,8 @@ class Profile:
     ablation_variants : tuple of str
         Variants trained again with the two other spectrogram normalisations
         for the ablation of the results notebook (:func:`run_normalisation_ablation`).
+    workers : int
+        Experiments trained at once in separate processes (:func:`run_study`).
     """
 
     name: str
@@ -119,6 +123,7 @@ class Profile:
     lime_samples: int = 1000
     spectrogram_norm: str = "none"
     ablation_variants: tuple[str, ...] = ("S",)
+    workers: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """All fields, for result files."""
@@ -129,17 +134,23 @@ PROFILES: dict[str, Profile] = {
     "paper": Profile(
         name="paper",
         preset="paper",
-        train=TrainConfig(batch_size=50, learning_rate=5e-4, max_epochs=100, patience=10),
+        train=TrainConfig(batch_size=50, learning_rate=5e-4, max_epochs=100, patience=12, min_epochs=20,
+                          min_delta=0.002, lr_schedule="plateau", lr_patience=4, ema_momentum=0.99),
         seeds=(0, 1, 2),
         lime_samples=1000,
     ),
     "quick": Profile(
         name="quick",
         preset="narrow",
-        train=TrainConfig(batch_size=8, learning_rate=1e-3, max_epochs=10, patience=4),
-        seeds=(0, 1),
-        synthetic={},
+        train=TrainConfig(batch_size=8, learning_rate=1e-3, max_epochs=40, patience=6, min_epochs=10,
+                          min_delta=0.005, lr_schedule="plateau", lr_patience=3, ema_momentum=0.95),
+        seeds=(0,),
+        synthetic={
+            "semaine": {"n_speakers": 9, "conversations_per_speaker": 3, "duration_s": 40.0},
+            "recola": {"n_speakers": 28, "duration_s": 30.0},
+        },
         lime_samples=300,
+        workers=2,
     ),
     "ci": Profile(
         name="ci",
@@ -217,6 +228,7 @@ def prepare_corpus(
     cache_dir: str | Path | None = None,
     manifest_path: str | Path | None = None,
     progress: bool = True,
+    workers: int | None = None,
 ) -> CorpusData:
     """Split a corpus, preprocess its conversations (cached) and cut the segments.
 
@@ -233,6 +245,8 @@ def prepare_corpus(
     manifest_path : str or pathlib.Path, optional
         Where to write the split manifest (with the segment counts).
     progress : bool
+    workers : int, optional
+        Conversations preprocessed at once (:func:`emo_lib.dataset.build_segment_set`).
 
     Returns
     -------
@@ -245,7 +259,8 @@ def prepare_corpus(
         split = split_conversations(corpus, split_method, seed=split_seed)
     if split.corpus != corpus.name:
         raise EmoInputError(f"the split is for corpus {split.corpus!r}, not {corpus.name!r}")
-    sets = {part: build_segment_set(split.select(corpus, part), preprocess, cache_dir, progress=progress)
+    sets = {part: build_segment_set(split.select(corpus, part), preprocess, cache_dir, progress=progress,
+                                    workers=workers)
             for part in ("train", "validation", "test")}
     data = CorpusData(corpus, split, sets["train"], sets["validation"], sets["test"], preprocess)
     if manifest_path is not None:
@@ -414,6 +429,124 @@ def _finish(out_dir: Path, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+# ----------------------------------------------------------------------------
+# Experiments in parallel worker processes
+# ----------------------------------------------------------------------------
+
+
+def _experiment_spec(data: CorpusData, variant: str, *, preset: str, train_config: TrainConfig,
+                     out_dir: Path, cache_dir: Path, extra_info: dict[str, Any]) -> dict[str, Any]:
+    """Everything a worker process needs to run one experiment (JSON-able)."""
+    return {
+        "corpus": data.corpus.name,
+        "root": str(data.corpus.root),
+        "split": data.split.to_dict(),
+        "preprocess": data.preprocess.to_dict(),
+        "variant": variant,
+        "preset": get_preset(preset).to_dict(),
+        "train_config": train_config.to_dict(),
+        "out_dir": str(out_dir),
+        "cache_dir": str(cache_dir),
+        "extra_info": extra_info,
+    }
+
+
+def _worker_main(spec_path: str) -> None:
+    """Entry point of a worker process: run the experiment described by a JSON spec file."""
+    import json
+
+    from .config import ModelPreset
+    from .corpora import load_corpus
+    from .dataset import Split
+
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    corpus = load_corpus(spec["corpus"], spec["root"])
+    data = prepare_corpus(corpus, split=Split(**spec["split"]), preprocess=PreprocessConfig(**spec["preprocess"]),
+                          cache_dir=spec["cache_dir"], progress=False, workers=1)
+    run_experiment(data, spec["variant"], preset=ModelPreset(**spec["preset"]),
+                   train_config=TrainConfig(**spec["train_config"]), out_dir=spec["out_dir"], verbose=2,
+                   extra_info=spec["extra_info"])
+
+
+def _run_in_workers(specs: list[dict[str, Any]], workers: int, *, verbose: int | str = 2) -> None:
+    """Run experiments in ``workers`` processes at a time, relaying their output line by line.
+
+    Each process trains one experiment (:func:`run_experiment`, which writes
+    its run folder) with ``cpu_count // workers`` threads; its lines are
+    printed as they come, prefixed with the experiment (TensorFlow's start-up
+    lines are dropped, see :mod:`emo_lib.native_logs`). A failed experiment
+    stops the others and raises an error with its last lines.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+    import time
+
+    from .native_logs import is_startup_noise
+
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads,
+               OMP_NUM_THREADS=threads, PYTHONUNBUFFERED="1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    code = "import sys; from emo_lib.study import _worker_main; _worker_main(sys.argv[1])"
+    lock = threading.Lock()
+    running: list[tuple[subprocess.Popen, threading.Thread, str, list[str]]] = []
+    queue = list(specs)
+    with tempfile.TemporaryDirectory(prefix="emo-study-") as folder:
+        def relay(process, label, tail):
+            for raw in process.stdout:
+                if is_startup_noise(raw):
+                    continue
+                line = raw.decode("utf-8", "replace").rstrip()
+                tail.append(line)
+                del tail[:-40]
+                if verbose:
+                    with lock:
+                        print(f"[{label}] {line}", flush=True)
+
+        def start(spec):
+            path = Path(folder) / f"{len(running)}-{abs(hash(spec['out_dir']))}.json"
+            path.write_text(json.dumps(spec), encoding="utf-8")
+            label = f"{spec['corpus']} {spec['variant']} seed{spec['train_config']['seed']}"
+            if spec["extra_info"].get("ablation"):
+                label += f" ({spec['extra_info']['ablation']})"
+            process = subprocess.Popen([sys.executable, "-c", code, str(path)], env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            tail: list[str] = []
+            thread = threading.Thread(target=relay, args=(process, label, tail), daemon=True)
+            thread.start()
+            running.append((process, thread, label, tail))
+
+        try:
+            while queue or running:
+                while queue and len(running) < workers:
+                    start(queue.pop(0))
+                for entry in list(running):
+                    process, thread, label, tail = entry
+                    if process.poll() is None:
+                        continue
+                    thread.join()
+                    running.remove(entry)
+                    if process.returncode != 0:
+                        raise RuntimeError(f"experiment {label} failed (exit status {process.returncode}):\n"
+                                           + "\n".join(tail[-15:]))
+                if running:
+                    time.sleep(0.3)
+        except BaseException:
+            for process, *_ in running:
+                process.terminate()
+            for process, *_ in running:
+                process.wait()
+            raise
+
+
+_EXPECTED_COST = {"WS": 0, "baseline": 1, "W": 2, "S": 3, "ridge": 4}
+"""Order in which pending experiments are started: the longest first, so two workers finish together."""
+
+
 def prepare_study_data(
     corpora: dict[str, Corpus],
     out_dir: str | Path,
@@ -467,8 +600,16 @@ def run_study(
     data: dict[str, CorpusData] | None = None,
     verbose: int | str = 2,
     progress: bool = True,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (corpus, variant, seed) experiment of a profile.
+
+    Finished experiments (a ``metrics.json`` in their folder) are loaded, not
+    trained again; unfinished ones resume. With ``workers`` > 1 the pending
+    experiments train in that many processes at once (longest first), each
+    with its share of the CPU cores, their lines printed as they come: on a
+    CPU, two small models training side by side finish sooner than one after
+    the other (benchmarks/README.md, "Training that settles").
 
     Parameters
     ----------
@@ -484,29 +625,38 @@ def run_study(
         Already prepared corpora (:func:`prepare_study_data`).
     verbose : int or "auto"
     progress : bool
+    workers : int, optional
+        Experiments trained at once; default the profile's ``workers``.
 
     Returns
     -------
     list of dict
-        One metrics record per experiment.
+        One metrics record per experiment, in the order (corpus, variant, seed).
     """
     profile = get_profile(profile)
     variants = tuple(variants or profile.variants)
     seeds = tuple(seeds if seeds is not None else profile.seeds)
+    workers = profile.workers if workers is None else max(1, int(workers))
+    out_dir = Path(out_dir)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
     if data is None:
         data = prepare_study_data(corpora, out_dir, profile, variants=variants, cache_dir=cache_dir,
                                   progress=progress)
-    records = []
-    for name, corpus_data in data.items():
-        for variant in variants:
+    jobs = [(name, variant, seed) for name in data for variant in variants
             # The floor has no random initialisation: one run stands for every seed.
-            for seed in (seeds[:1] if variant == "ridge" else seeds):
-                records.append(run_experiment(
-                    corpus_data, variant, preset=profile.preset, train_config=profile.train.replace(seed=seed),
-                    out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose,
-                    extra_info={"profile": profile.name},
-                ))
-    return records
+            for seed in (seeds[:1] if variant == "ridge" else seeds)]
+    extra = {"profile": profile.name}
+    pending = [job for job in jobs if not (experiment_dir(out_dir, *job) / "metrics.json").exists()]
+    if workers > 1 and len(pending) > 1:
+        pending.sort(key=lambda job: _EXPECTED_COST.get(job[1], 0))
+        _run_in_workers([_experiment_spec(data[name], variant, preset=profile.preset,
+                                          train_config=profile.train.replace(seed=seed),
+                                          out_dir=experiment_dir(out_dir, name, variant, seed),
+                                          cache_dir=cache_dir, extra_info=extra)
+                         for name, variant, seed in pending], workers, verbose=verbose)
+    return [run_experiment(data[name], variant, preset=profile.preset, train_config=profile.train.replace(seed=seed),
+                           out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose, extra_info=extra)
+            for name, variant, seed in jobs]
 
 
 def ablation_dir(out_dir: str | Path) -> Path:
@@ -528,6 +678,7 @@ def run_normalisation_ablation(
     cache_dir: str | Path | None = None,
     verbose: int | str = 2,
     progress: bool = True,
+    workers: int | None = None,
 ):
     """Train the profile's ablation variants with each spectrogram normalisation, on the study's split.
 
@@ -550,6 +701,8 @@ def run_normalisation_ablation(
     cache_dir : str or pathlib.Path, optional
     verbose : int or "auto"
     progress : bool
+    workers : int, optional
+        Experiments trained at once (:func:`run_study`); default the profile's.
 
     Returns
     -------
@@ -563,39 +716,53 @@ def run_normalisation_ablation(
     import pandas as pd
 
     from .features import SPECTROGRAM_NORMS
-    from .statistics import paired_test
+    from .statistics import paired_test, read_predictions
 
     profile = get_profile(profile)
     out_dir = Path(out_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
+    workers = profile.workers if workers is None else max(1, int(workers))
     if data is None:
         data = prepare_study_data(corpora, out_dir, profile, cache_dir=cache_dir, progress=progress)
     seed = profile.seeds[0]
+    train_config = profile.train.replace(seed=seed)
+    # The study's own runs first (normally done already), then every alternative, in workers.
+    run_study(corpora, out_dir, profile, variants=profile.ablation_variants, seeds=(seed,), cache_dir=cache_dir,
+              data=data, verbose=verbose, progress=progress, workers=workers)
+    plan = []
+    for name, corpus_data in data.items():
+        for norm in SPECTROGRAM_NORMS:
+            if norm == corpus_data.preprocess.spectrogram_norm:
+                continue
+            other = prepare_corpus(
+                corpus_data.corpus, split=corpus_data.split,
+                preprocess=dataclasses.replace(corpus_data.preprocess, spectrogram_norm=norm, with_compare=False),
+                cache_dir=cache_dir, progress=progress)
+            for variant in profile.ablation_variants:
+                folder = ablation_dir(out_dir) / name / f"{variant}-{norm}" / f"seed{seed}"
+                plan.append((name, variant, norm, other, folder))
+    pending = [entry for entry in plan if not (entry[4] / "metrics.json").exists()]
+    if workers > 1 and len(pending) > 1:
+        _run_in_workers([_experiment_spec(other, variant, preset=profile.preset, train_config=train_config,
+                                          out_dir=folder, cache_dir=cache_dir,
+                                          extra_info={"profile": profile.name, "ablation": norm})
+                         for name, variant, norm, other, folder in pending], workers, verbose=verbose)
     rows = []
     for name, corpus_data in data.items():
         for variant in profile.ablation_variants:
-            reference = run_experiment(
-                corpus_data, variant, preset=profile.preset, train_config=profile.train.replace(seed=seed),
-                out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose,
-                extra_info={"profile": profile.name})
+            reference = run_experiment(corpus_data, variant, preset=profile.preset, train_config=train_config,
+                                       out_dir=experiment_dir(out_dir, name, variant, seed), verbose=verbose,
+                                       extra_info={"profile": profile.name})
             reference_table = load_predictions(out_dir, name, variant, seed)
-            for norm in SPECTROGRAM_NORMS:
-                if norm == corpus_data.preprocess.spectrogram_norm:
-                    record, table = reference, None
-                else:
-                    other = prepare_corpus(
-                        corpus_data.corpus, split=corpus_data.split,
-                        preprocess=dataclasses.replace(corpus_data.preprocess, spectrogram_norm=norm,
-                                                       with_compare=False),
-                        cache_dir=cache_dir, progress=progress)
-                    folder = ablation_dir(out_dir) / name / f"{variant}-{norm}" / f"seed{seed}"
-                    record = run_experiment(other, variant, preset=profile.preset,
-                                            train_config=profile.train.replace(seed=seed), out_dir=folder,
-                                            verbose=verbose,
-                                            extra_info={"profile": profile.name, "ablation": norm})
-                    from .statistics import read_predictions
-
-                    table = read_predictions(folder / "predictions.csv")
+            entries = [(corpus_data.preprocess.spectrogram_norm, reference, None)]
+            for entry_name, entry_variant, norm, other, folder in plan:
+                if (entry_name, entry_variant) != (name, variant):
+                    continue
+                record = run_experiment(other, variant, preset=profile.preset, train_config=train_config,
+                                        out_dir=folder, verbose=verbose,
+                                        extra_info={"profile": profile.name, "ablation": norm})
+                entries.append((norm, record, read_predictions(folder / "predictions.csv")))
+            for norm, record, table in sorted(entries, key=lambda e: SPECTROGRAM_NORMS.index(e[0])):
                 scores = record["metrics"]["ccc"]["concatenated"]
                 row = {"corpus": name, "variant": variant, "spectrogram_norm": norm,
                        "paper": norm == "none", "arousal": scores["arousal"], "valence": scores["valence"],
@@ -920,6 +1087,81 @@ def claims_table(out_dir: str | Path, corpora: dict[str, Corpus], profile: str |
     return pd.concat(frames, ignore_index=True)
 
 
+def floor_claims():
+    """The project's own check beside the paper's claims: every deep model beats the ridge floor.
+
+    Returns
+    -------
+    tuple of emo_lib.statistics.Claim
+        One claim per deep model (W, S, W+S, baseline), each "beats the ridge
+        floor on arousal and valence".
+    """
+    from .results import MODEL_LABELS
+    from .statistics import Claim
+
+    return tuple(
+        Claim(f"{variant}_beats_floor", f"{MODEL_LABELS[variant]} beats the ridge floor on arousal and valence",
+              tuple((variant, "ridge", dimension) for dimension in ("arousal", "valence")))
+        for variant in ("baseline", "W", "S", "WS"))
+
+
+def write_results(out_dir: str | Path, corpora: dict[str, Corpus], profile: str | Profile,
+                  figures_dir: str | Path, *, n_boot: int = 2000, alpha: float = 0.05) -> dict[str, Any]:
+    """Table 1 with its intervals, the paper's claims and the floor checks, from a study's runs.
+
+    Writes ``<figures>/table1.md`` and ``table1.csv`` (Table 1 beside the
+    paper's numbers, with the corpus named and the profile's recipe in the
+    header) and ``<figures>/claims.csv`` (every tested comparison). What the
+    results notebook and ``emo study`` show.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The study folder.
+    corpora : dict[str, Corpus]
+    profile : str or Profile
+    figures_dir : str or pathlib.Path
+    n_boot : int
+        Bootstrap resamples per interval.
+    alpha : float
+        Level of each test.
+
+    Returns
+    -------
+    dict
+        ``table`` (:func:`emo_lib.results.table1` with BCa intervals), ``claims``
+        (the paper's claims, :func:`claims_table`), ``floor`` (each deep model
+        against the ridge floor), ``markdown`` (path of table1.md).
+    """
+    import pandas as pd
+
+    from .io import atomic_write_text
+    from .results import collect_runs, table1, write_table1
+    from .statistics import test_claims
+
+    profile = get_profile(profile)
+    figures_dir = Path(figures_dir)
+    runs = collect_runs(out_dir)
+    table = table1(runs, ci=bootstrap_table(out_dir, corpora, profile, n_boot=n_boot))
+    markdown, _ = write_table1(table, figures_dir / "table1.md", figures_dir / "table1.csv",
+                               note=results_note(corpora, profile))
+    claims = claims_table(out_dir, corpora, profile, alpha=alpha)
+    frames = []
+    for name, corpus in corpora.items():
+        by_model = _predictions_by_model(out_dir, name, profile)
+        if "ridge" not in by_model:
+            continue
+        frame = test_claims(by_model, corpus_label=corpus_label(corpus), alpha=alpha, claims=floor_claims())
+        frame.insert(0, "corpus", name)
+        frames.append(frame)
+    floor = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    everything = pd.concat([claims.assign(kind="paper's claim"), floor.assign(kind="floor check")],
+                           ignore_index=True)
+    atomic_write_text(figures_dir / "claims.csv", everything.drop(columns=["sentence"], errors="ignore")
+                      .to_csv(index=False))
+    return {"table": table, "claims": claims, "floor": floor, "markdown": markdown}
+
+
 def comparison_frame(table, corpus_name: str):
     """Table 1 rows of one corpus in the long form :func:`emo_lib.plots.plot_model_comparison` takes.
 
@@ -948,8 +1190,9 @@ def results_note(corpora: dict[str, Corpus], profile: str | Profile) -> str:
         recipe.append(f"halved after {train.lr_patience} epochs without improvement")
     if train.ema_momentum is not None:
         recipe.append(f"moving average of the weights (momentum {train.ema_momentum:g}) validated and kept")
+    gain = f" (a gain counts from {train.min_delta:g})" if train.min_delta else ""
     recipe.append(f"{train.min_epochs}-{train.max_epochs} epochs, early stopping with patience {train.patience} "
-                  "on the validation mean CCC")
+                  f"on the validation mean CCC{gain}")
     selection = ("then retrained on training + validation conversations for the chosen number of epochs"
                  if train.refit else "model selection: the best validation epoch (no refit on the validation part)")
     return (f"Profile '{profile.name}': preset '{profile.preset}', spectrogram input '{profile.spectrogram_norm}'; "

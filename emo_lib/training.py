@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import platform
 import sys
@@ -60,6 +61,22 @@ __all__ = [
     "write_evaluation",
     "score_predictions",
 ]
+
+
+class _KnownRetracingNote(logging.Filter):
+    """Drops TensorFlow's note that a function was retraced, which every new model triggers.
+
+    Training several models one after the other in one process (a study, a
+    notebook) builds a new training function for each: TensorFlow then warns
+    that "N out of the last M calls ... triggered tf.function retracing",
+    which is expected here and says nothing about the user's input.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_KnownRetracingNote())
 
 
 def environment_info() -> dict[str, str]:
@@ -263,12 +280,17 @@ class _EpochBookkeeping(keras.callbacks.Callback):
             score = _mean_ccc(row)
             row["val_ccc_mean"] = score if math.isfinite(score) else float("nan")
         state["history"].append(row)
-        if score > state["best_score"]:
-            state.update(best_score=score, best_epoch=epoch + 1, wait=0, lr_wait=0)
-            self._save_best()
+        # Patience counts epochs without a gain of more than min_delta over the score at the
+        # last such gain; the best model is always the highest score.
+        reference = state.get("reference_score", state["best_score"])
+        if score > reference + config.min_delta or not math.isfinite(reference):
+            state.update(reference_score=score, wait=0, lr_wait=0)
         else:
             state["wait"] += 1
             state["lr_wait"] = state.get("lr_wait", 0) + 1
+        if score > state["best_score"]:
+            state.update(best_score=score, best_epoch=epoch + 1)
+            self._save_best()
         if (self.lr_by_epoch is None and config.lr_schedule == "plateau"
                 and state["lr_wait"] >= config.lr_patience and learning_rate > config.min_learning_rate):
             self.model.optimizer.learning_rate.assign(
@@ -284,7 +306,8 @@ class _EpochBookkeeping(keras.callbacks.Callback):
                      stopped_early=stop, finished=stop or epoch + 1 >= last)
         _write_log(out_dir / "log.csv", state["history"])
         atomic_write_json(out_dir / "state.json", {
-            **state, "best_score": state["best_score"] if math.isfinite(state["best_score"]) else None})
+            **state, **{key: (state[key] if math.isfinite(state[key]) else None)
+                        for key in ("best_score", "reference_score") if key in state}})
         if previous and previous != state["checkpoint"]:
             (out_dir / previous).unlink(missing_ok=True)
         self.batches.set_epoch(epoch + 1)
@@ -390,8 +413,9 @@ def train_model(
                              "stopped_early": False}
     if resume and state_path.exists():
         state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state["best_score"] is None:
-            state["best_score"] = -math.inf
+        for key in ("best_score", "reference_score"):
+            if key in state and state[key] is None:
+                state[key] = -math.inf
         if state.get("checkpoint"):
             from .models import load_model
 

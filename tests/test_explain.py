@@ -573,3 +573,32 @@ def test_paper_models_tiny_preset():
     assert both.weights.shape == (30, 8) and both.waveform == "mute_time_cells"
     with pytest.raises(EmoInputError, match="no 'spectrogram' input"):
         explain_spectrogram(build_model("W", 20, preset="tiny"), {"waveform": wave}, frame=1)
+
+
+# ---------------------------------------------------------------------------
+# Reading an explanation
+# ---------------------------------------------------------------------------
+
+def test_cell_table_places_every_cell_in_seconds_and_hz(spectrogram):
+    from emo_lib.explain import cell_table
+    from emo_lib.plots import mel_band_centres
+
+    # valence reads frames 30..39, bands 20..24: the cell (time 3, mel 4) of a 10 x 8 grid
+    model = region_model(((60, 70), (5, 10)), ((30, 40), (20, 25)))
+    explanation = explain_spectrogram(model, {"spectrogram": spectrogram}, frame=4, grid=(10, 8),
+                                      num_samples=64, progress=False)
+    table = cell_table(explanation)
+    assert len(table) == 80 and list(table.cell) == list(range(80))
+    assert np.array_equal(table.weight.to_numpy(), explanation.weights.ravel())
+    top = table.loc[table["rank"] == 1].iloc[0]
+    assert int(top.cell) == int(explanation.top_cells(1)[0]) == 3 * 8 + 4
+    assert (top.time_cell, top.mel_cell) == (3, 4) and top.weight > 0  # hearing it raises valence
+    assert top.start_s == pytest.approx(0.30) and top.end_s == pytest.approx(0.40)
+    centres = mel_band_centres(40)
+    assert top.low_hz == pytest.approx(centres[20]) and top.high_hz == pytest.approx(centres[24])
+    assert sorted(table["rank"]) == list(range(1, 81))
+    order = table.sort_values("rank").cell.to_numpy()
+    assert np.array_equal(order[:len(explanation.top_cells())], explanation.top_cells())
+    assert table.start_s.min() == 0 and table.end_s.max() == pytest.approx(1.0)
+    with pytest.raises(EmoInputError, match="SpectrogramExplanation"):
+        cell_table(object())

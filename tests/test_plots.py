@@ -524,3 +524,128 @@ def test_no_path_writes_nothing(tmp_path, monkeypatch, traces):
     truth, predictions = traces
     plots.figure2_arousal(TIMES, truth, predictions, corpus_label=LABEL)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------
+# Teaching figures: rater traces and the feature pipeline
+# ---------------------------------------------------------------------------
+
+def rater_data(n_raters=5, n_steps=400, step=0.04):
+    rng = np.random.default_rng(5)
+    times = np.arange(n_steps) * step
+    hidden = np.sin(times / 2)
+    raters = {d: np.clip(hidden * (0.8 + 0.05 * np.arange(n_raters))[:, None] + shift
+                         + 0.05 * rng.normal(size=(n_raters, n_steps)), -1, 1)
+              for d, shift in (("arousal", 0.0), ("valence", -0.2))}
+    return times, raters
+
+
+def test_plot_rater_traces(tmp_path):
+    times, raters = rater_data()
+    alternative = {d: x.mean(axis=0) + 0.03 for d, x in raters.items()}
+    path = tmp_path / "raters.png"
+    fig = plots.plot_rater_traces(times, raters, alternative=alternative, corpus_label=LABEL, path=path)
+    check_png(fig, path)
+    assert not colour_bars(fig) and len(fig.axes) == 4  # traces and spread, per dimension
+    traces_a, spread_a, traces_v, spread_v = fig.axes
+    # five raters, the mean (default gold standard) and the alternative
+    assert len(traces_a.get_lines()) == 7 and len(traces_v.get_lines()) == 7
+    gold_line = [line for line in traces_a.get_lines() if line.get_label() == "gold standard (mean)"][0]
+    assert np.allclose(gold_line.get_ydata(), raters["arousal"].mean(axis=0))
+    assert np.allclose(spread_v.get_lines()[0].get_ydata(), raters["valence"].std(axis=0))
+    x = raters["arousal"]
+    pairwise = np.mean([ccc_by_hand(x[a], x[b]) for a in range(5) for b in range(a + 1, 5)])
+    assert f"mean pairwise CCC {pairwise:.2f}" in traces_a.get_title(loc="left")
+    assert traces_a.get_title(loc="left").startswith("arousal")
+    assert traces_v.get_ylabel().startswith("valence")
+    assert fig.axes[-1].get_xlabel() == "time (s)"
+    assert clear_of(fig, traces_a.get_legend(), fig.axes)
+    assert LABEL in fig._suptitle.get_text()
+    gold = {d: np.zeros(len(times)) for d in raters}
+    fig = plots.plot_rater_traces(times, {"valence": raters["valence"]}, gold=gold, corpus_label=LABEL)
+    assert len(fig.axes) == 2 and np.allclose(fig.axes[0].get_lines()[-1].get_ydata(), 0.0)
+    with pytest.raises(EmoInputError, match="arousal"):
+        plots.plot_rater_traces(times[:-1], raters, corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="gold"):
+        plots.plot_rater_traces(times, raters, gold={"arousal": gold["arousal"]}, corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="corpus_label"):
+        plots.plot_rater_traces(times, raters, corpus_label="")
+
+
+def test_plot_feature_pipeline(tmp_path):
+    from emo_lib.features import log_mel_deltas
+
+    rng = np.random.default_rng(2)
+    seconds = np.arange(32_000) / 16_000
+    wave = (np.sin(2 * np.pi * 440 * seconds) * (seconds > 1.0) + 0.01 * rng.normal(size=seconds.size))
+    path = tmp_path / "pipeline.png"
+    fig = plots.plot_feature_pipeline(wave, corpus_label=LABEL, path=path)
+    check_png(fig, path)
+    bars = colour_bars(fig)
+    assert [bar.get_ylabel() for bar in bars] == ["power (dB)", "log mel energy (natural log)",
+                                                   "delta (per frame)", "delta-delta (per frame\u00b2)"]
+    main = main_axes(fig)
+    wave_ax, frame_ax, spectrum_ax, bank_ax, power_ax, *maps = main
+    assert len(maps) == 3
+    # the default frame is the loudest: inside the tone, after 1 s
+    import re
+
+    chosen = int(re.search(r"window of frame (\d+)", wave_ax.get_title(loc="left")).group(1))
+    assert chosen >= 100 and len(wave_ax.patches) == 1
+    assert len(bank_ax.get_lines()) == 40 and "Hz" in spectrum_ax.get_xlabel()
+    assert power_ax.images[0].get_array().shape == (201, 200) and "Hz" in power_ax.get_ylabel()
+    expected = log_mel_deltas(wave)
+    for index, ax in enumerate(maps):
+        assert np.allclose(ax.images[0].get_array(), expected[..., index].T)
+        assert "Hz" in ax.get_ylabel() and ax.get_xlabel() == "time (s)"
+        assert isinstance(ax.images[0].norm, CenteredNorm) == (index > 0)
+    assert wave_ax.get_xlim() == maps[0].get_xlim() == (0.0, 2.0)
+    assert LABEL in fig._suptitle.get_text()
+    fig = plots.plot_feature_pipeline(wave, frame=10, corpus_label=LABEL)
+    assert "frame 10," in fig.axes[0].get_title(loc="left")
+    with pytest.raises(EmoInputError, match="frame"):
+        plots.plot_feature_pipeline(wave, frame=200, corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="too short"):
+        plots.plot_feature_pipeline(wave[:1000], corpus_label=LABEL)
+
+
+def test_plot_hidden_cells(segment, tmp_path):
+    from emo_lib.explain import hide_values, perturb_inputs, sample_cells_on
+    from emo_lib.features import silent_frame
+
+    _, spec = segment
+    segments = grid_segments(600, 40, (30, 8))
+    on = sample_cells_on(240, 2, seed=3)[1:]
+    hidden = on[0][segments] == 0
+    copies = {"as heard": spec}
+    for name, fill in (("silence", silent_frame()), ("zero", hide_values(spec, "zero"))):
+        copies[f"hidden = {name}"] = perturb_inputs({"spectrogram": spec}, on, segments=segments,
+                                                    fill=fill)["spectrogram"][0]
+    path = tmp_path / "hidden.png"
+    fig = plots.plot_hidden_cells(copies, hidden, path, corpus_label=LABEL,
+                                  outputs={"hidden = zero": -0.25}, output_label="valence output")
+    check_png(fig, path)
+    main = main_axes(fig)
+    assert len(main) == 6  # three rows, log mel and delta
+    for row, (name, copy) in enumerate(copies.items()):
+        log_ax, delta_ax = main[2 * row], main[2 * row + 1]
+        assert np.allclose(log_ax.images[0].get_array(), copy[..., 0].T)
+        assert np.allclose(delta_ax.images[0].get_array(), copy[..., 1].T)
+        assert isinstance(delta_ax.images[0].norm, CenteredNorm) and delta_ax.images[0].norm.vcenter == 0
+        assert log_ax.get_title(loc="left").startswith(name) and "Hz" in log_ax.get_ylabel()
+        assert log_ax.collections  # the hidden cells outlined
+    # one colour scale per column: silence is the darkest log mel, zero is inside the range
+    assert main[0].images[0].norm.vmin == pytest.approx(min(float(c[..., 0].min()) for c in copies.values()))
+    assert "valence output -0.250" in main[4].get_title(loc="left")
+    assert "valence output" not in main[2].get_title(loc="left")
+    labels = sorted(bar.get_ylabel() for bar in colour_bars(fig))
+    assert labels == ["delta (model input; 0 = no change)", "log mel (model input)"]
+    assert main[-1].get_xlabel().endswith("(s)") and LABEL in fig._suptitle.get_text()
+    with pytest.raises(EmoInputError, match="hidden"):
+        plots.plot_hidden_cells(copies, hidden[:10], corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="different shapes"):
+        plots.plot_hidden_cells({"a": spec, "b": spec[:10]}, hidden, corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="not in copies"):
+        plots.plot_hidden_cells(copies, hidden, corpus_label=LABEL, outputs={"other": 1.0})
+    with pytest.raises(EmoInputError, match="non-empty"):
+        plots.plot_hidden_cells({}, hidden, corpus_label=LABEL)

@@ -60,20 +60,81 @@ def test_run_folder_contents_and_refusal(trained):
         _train(tmp_path, "run")
 
 
-def test_resume_continues_from_last_epoch(tmp_path):
-    _train(tmp_path, "r", CONFIG.replace(max_epochs=1))
-    state = json.loads((tmp_path / "r" / "state.json").read_text())
-    assert state["epochs_done"] == 1 and state["finished"]
-    # A longer budget on the same folder: resume runs epochs 2 and 3 only.
-    resumed = train_model(None, make_segment_set(3, seed=1), make_segment_set(1, seed=2), tmp_path / "r",
-                          CONFIG.replace(max_epochs=3), resume=True, verbose=0)
-    assert resumed.history[0]["epoch"] == 1 and len(resumed.history) == 1  # finished runs stay finished
-    state["finished"] = False
-    (tmp_path / "r" / "state.json").write_text(json.dumps(state))
-    resumed = train_model(None, make_segment_set(3, seed=1), make_segment_set(1, seed=2), tmp_path / "r",
-                          CONFIG.replace(max_epochs=3), resume=True, verbose=0)
+def test_resume_continues_exactly(tmp_path):
+    """A run killed after epoch 1 and resumed ends with the weights of an uninterrupted run
+    (batch order, optimiser state with the moving average, learning-rate schedule, dropout streams)."""
+    recipe = CONFIG.replace(max_epochs=3, ema_momentum=0.9, lr_schedule="plateau", lr_patience=1,
+                            patience=5)
+    straight = _train(tmp_path, "straight", recipe, variant="WS")
+    _train(tmp_path, "killed", recipe.replace(max_epochs=1), variant="WS")
+    keras.utils.set_random_seed(12345)  # whatever else happened in the process meanwhile
+    resumed = train_model(None, make_segment_set(3, seed=1), make_segment_set(1, seed=2), tmp_path / "killed",
+                          recipe, resume=True, verbose=0)
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
-    assert len(list(csv.DictReader((tmp_path / "r" / "log.csv").open()))) == 3
+    assert [row["loss"] for row in resumed.history] == [row["loss"] for row in straight.history]
+    assert [row["lr"] for row in resumed.history] == [row["lr"] for row in straight.history]
+    for w1, w2 in zip(straight.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_array_equal(w1, w2)
+    run = json.loads((tmp_path / "killed" / "run.json").read_text())
+    assert run["resume"].startswith("exact") and "keras_backend" in run["device"]
+
+
+def test_early_stopped_run_stays_stopped_and_min_epochs(tmp_path):
+    # patience 1 with a learning rate that wrecks the model: early stopping, but not before min_epochs.
+    recipe = CONFIG.replace(max_epochs=6, patience=1, min_epochs=4, learning_rate=0.5)
+    result = _train(tmp_path, "s", recipe)
+    assert len(result.history) >= 4
+    if result.stopped_early:
+        again = train_model(None, make_segment_set(3, seed=1), make_segment_set(1, seed=2), tmp_path / "s",
+                            recipe.replace(max_epochs=9), resume=True, verbose=0)
+        assert len(again.history) == len(result.history)  # an early stop is final
+
+
+def test_plateau_schedule_halves_the_learning_rate(tmp_path):
+    recipe = CONFIG.replace(max_epochs=5, patience=10, lr_schedule="plateau", lr_patience=1, lr_factor=0.5,
+                            learning_rate=1e-3, min_learning_rate=2e-4)
+    result = _train(tmp_path, "p", recipe)
+    rates, scores = [row["lr"] for row in result.history], [row["val_ccc_mean"] for row in result.history]
+    # Each row logs the rate its epoch used; a reduction after an epoch applies to the next one.
+    expected, best, wait, rate = [1e-3], -np.inf, 0, 1e-3
+    for score in scores[:-1]:
+        if score > best:
+            best, wait = score, 0
+        else:
+            wait += 1
+            if wait >= 1:
+                rate, wait = max(rate * 0.5, 2e-4), 0
+        expected.append(rate)
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    assert min(rates) < 1e-3  # the schedule did act in this run
+
+
+def test_moving_average_validates_and_keeps_the_averaged_weights(tmp_path):
+    recipe = CONFIG.replace(max_epochs=2, ema_momentum=0.5, patience=5)
+    result = _train(tmp_path, "ema", recipe)
+    best = keras.saving.load_model(tmp_path / "ema" / "best.keras")
+    last = json.loads((tmp_path / "ema" / "state.json").read_text())
+    checkpoint = keras.saving.load_model(tmp_path / "ema" / last["checkpoint"])
+    # The checkpoint holds the raw weights (to resume); the best model the average.
+    assert any(not np.array_equal(a, b) for a, b in zip(best.get_weights(), checkpoint.get_weights()))
+    # The logged validation CCC of the best epoch is that of the saved (averaged) model.
+    validation = make_segment_set(1, seed=2)
+    inputs, targets = validation.batch(range(len(validation)), ("spectrogram", "frame_mask"))
+    predictions = best.predict(inputs, verbose=0)
+    keep = targets[..., 2] > 0
+    row = result.history[result.best_epoch - 1]
+    assert ccc(targets[..., 0][keep], predictions[..., 0][keep]) == pytest.approx(row["val_ccc_arousal"], abs=1e-4)
+
+
+def test_fixed_learning_rates_without_validation(tmp_path):
+    train = make_segment_set(3, seed=1)
+    keras.utils.set_random_seed(0)
+    result = train_model(build_model("S", 40, "tiny"), train, None, tmp_path / "f", CONFIG,
+                         lr_by_epoch=[1e-3, 5e-4, 2.5e-4], verbose=0)
+    assert [row["lr"] for row in result.history] == pytest.approx([1e-3, 5e-4, 2.5e-4])
+    assert result.best_epoch == 3 and "val_ccc_mean" not in result.history[0]
+    with pytest.raises(EmoInputError, match="validation set"):
+        train_model(build_model("S", 40, "tiny"), train, None, tmp_path / "g", CONFIG, verbose=0)
 
 
 def test_early_stopping_restores_best(tmp_path):

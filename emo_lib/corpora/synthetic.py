@@ -119,7 +119,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import __version__
 from ..errors import EmoInputError
