@@ -140,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                        help="after choosing the number of epochs on the validation part, retrain on training and "
                             "validation conversations together for that many epochs")
-    train.add_argument("--spectrogram-norm", choices=("none", "conversation", "train"), default=None,
-                       help="spectrogram input: none (the paper: log mel of the z-normalised waveform; default), "
-                            "conversation (per band over each conversation) or train (training-set statistics "
-                            "inside the model)")
+    train.add_argument("--spectrogram-norm", choices=("train", "none", "conversation"), default="train",
+                       help="spectrogram input, the log mel of the z-normalised waveform: standardised per band "
+                            "with training-set statistics inside the model (train; default), unscaled (none), "
+                            "or normalised per band over each conversation (conversation)")
     train.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                        help="XLA compilation (auto: on when the model has a long direct convolution)")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT")
@@ -287,7 +287,7 @@ def _load(args):
 
 
 def _prepare(args, corpus, *, with_compare: bool, segment_seconds: float, manifest_path=None,
-             spectrogram_norm: str = "none"):
+             spectrogram_norm: str = "train"):
     from .dataset import PreprocessConfig
     from .study import prepare_corpus
 
@@ -370,7 +370,7 @@ def _cmd_train(args) -> int:
         args.manifest = args.out / "split.json"  # a resumed run keeps its split
     data = _prepare(args, corpus, with_compare=args.variant == "baseline",
                     segment_seconds=preset.segment_seconds, manifest_path=args.out / "split.json",
-                    spectrogram_norm=args.spectrogram_norm or "none")
+                    spectrogram_norm=args.spectrogram_norm)
     progress = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
     if args.quiet_level > 0 and args.progress == "bar":
         progress = 2
@@ -392,7 +392,8 @@ def _cmd_evaluate(args) -> int:
     manifest = args.manifest or args.model.parent / "split.json"
     args.manifest = manifest if Path(manifest).exists() else None
     data = _prepare(args, corpus, with_compare=description["variant"] == "baseline",
-                    segment_seconds=description["segment_seconds"])
+                    segment_seconds=description["segment_seconds"],
+                    spectrogram_norm=description["spectrogram_norm"] or "train")
     if data.label_step_ms != description["label_step_ms"]:
         raise EmoInputError(f"the model predicts every {description['label_step_ms']} ms but the corpus is "
                             f"labelled every {data.label_step_ms} ms", path=args.model)

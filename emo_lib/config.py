@@ -144,6 +144,12 @@ class TrainConfig:
         ``"plateau"`` multiplies the learning rate by ``lr_factor`` after
         ``lr_patience`` epochs without improvement of the validation mean CCC
         (not below ``min_learning_rate``).
+    warmup_epochs : int
+        The learning rate rises linearly from ``learning_rate / steps`` to
+        ``learning_rate`` over the first ``warmup_epochs`` epochs' steps
+        (RMSprop's first steps are large while its running average of squared
+        gradients is still small; a warm-up keeps a high learning rate from
+        killing the ReLU units at the start).
     lr_factor : float
         In (0, 1).
     lr_patience : int
@@ -176,6 +182,7 @@ class TrainConfig:
     min_epochs: int = 0
     min_delta: float = 0.0
     lr_schedule: str = "constant"
+    warmup_epochs: int = 0
     lr_factor: float = 0.5
     lr_patience: int = 3
     min_learning_rate: float = 1e-5
@@ -203,6 +210,8 @@ class TrainConfig:
             bad(f"min_delta must be in [0, 1), got {self.min_delta!r}")
         if self.lr_schedule not in _LR_SCHEDULES:
             bad(f"lr_schedule must be one of {', '.join(_LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if int(self.warmup_epochs) < 0:
+            bad(f"warmup_epochs must be at least 0, got {self.warmup_epochs!r}")
         if not 0 < self.lr_factor < 1:
             bad(f"lr_factor must be in (0, 1), got {self.lr_factor!r}")
         if not 0 < self.min_learning_rate <= self.learning_rate:

@@ -5,9 +5,10 @@ The flow for one conversation (paper, section 4.1):
 1. read the labelled speaker's audio, average its channels, resample to
    16 kHz, z-normalise over the whole conversation (the waveform input);
 2. 40-band log mel + deltas of that z-normalised waveform over the whole
-   conversation (the spectrogram input; the paper). Two other normalisations
-   are options (:data:`emo_lib.features.SPECTROGRAM_NORMS`): per band over the
-   conversation, or training-set statistics inside the model;
+   conversation (the paper's spectrogram features), standardised per band by
+   the model with training-set statistics by default; unscaled, or
+   normalised per band over the conversation, are options
+   (:data:`emo_lib.features.SPECTROGRAM_NORMS`);
 3. align the labels to label windows of 20 ms / 40 ms (window ``i`` covers
    ``[i * step, (i + 1) * step)`` of the audio; the label convention, by
    default the label at the window's end, is a :class:`PreprocessConfig`
@@ -90,12 +91,13 @@ class PreprocessConfig:
         With ``remainder="pad"``, shorter remainders are dropped.
     with_compare : bool
         Also compute the openSMILE ComParE features (the baseline's input).
-    spectrogram_norm : {"none", "conversation", "train"}
+    spectrogram_norm : {"train", "none", "conversation"}
         How the spectrogram input is normalised
-        (:data:`emo_lib.features.SPECTROGRAM_NORMS`): ``"none"`` (the paper,
-        default) and ``"train"`` store the log mel of the z-normalised
-        waveform as it is (``"train"`` models standardise it inside),
-        ``"conversation"`` stores it normalised per band over the conversation.
+        (:data:`emo_lib.features.SPECTROGRAM_NORMS`): ``"train"`` (default)
+        and ``"none"`` store the log mel of the z-normalised waveform as it is
+        (``"train"`` models standardise it inside with training-set
+        statistics), ``"conversation"`` stores it normalised per band over the
+        conversation.
     """
 
     segment_seconds: float = 6.0
@@ -103,7 +105,7 @@ class PreprocessConfig:
     remainder: str = "pad"
     min_segment_seconds: float = 1.0
     with_compare: bool = False
-    spectrogram_norm: str = "none"
+    spectrogram_norm: str = "train"
 
     def __post_init__(self):
         from .features import SPECTROGRAM_NORMS

@@ -52,16 +52,25 @@ __all__ = [
 SPECTROGRAM_NORMS = ("none", "conversation", "train")
 """How the spectrogram input is normalised.
 
+The paper (section 4.1.2): "Similar with our preprocessing of waveforms, we
+first perform normalization and segmentation"; the features are then computed.
+Every choice below computes them from the waveform z-normalised per
+conversation; they differ in what follows.
+
 ``"none"``
-    The paper (section 4.1.2): the waveform is z-normalised per conversation
-    and the log mel and its derivatives are computed from it, unchanged.
+    The log mel and its derivatives as they are (values from about -14 in
+    silence to +5).
 ``"conversation"``
-    Then also zero mean and unit variance per (band, map) over the
-    conversation (:func:`normalise_per_band`): removes each conversation's
-    mean spectrum, its level and spectral tilt with it.
+    Then zero mean and unit variance per (band, map) over the conversation
+    (:func:`normalise_per_band`): removes each conversation's mean spectrum,
+    its level and spectral tilt with it.
 ``"train"``
     As ``"none"`` at the input; the model standardises every (band, map) with
-    training-set statistics saved inside it.
+    training-set statistics saved inside it: the information of ``"none"``,
+    one fixed rescaling for every conversation, at a scale the network trains
+    on. The study's choice (``"none"`` leaves the W+S model's spectrogram
+    features about five times larger than its waveform features, and it
+    hardly trains: benchmarks/README.md).
 """
 
 LOG_FLOOR = 1e-6

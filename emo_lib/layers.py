@@ -298,11 +298,10 @@ class FFTConv1D(keras.layers.Layer):
     ``tf.config.experimental.enable_tensor_float_32_execution(False)`` (on an
     H100 this made the FFT convolution's training step 10-14 % slower).
 
-    Keras 3 weight files address a model's layers by class name, so the class
-    answers to ``Conv1D`` (``FFTConv1D.__name__``): that is what lets a file
-    written with one implementation load into a model built with the other,
-    and why model summaries list the layer as ``Conv1D``. It is registered for
-    deserialisation as ``"emo_lib>FFTConv1D"``.
+    A model file (``.keras``) stores the layer as ``FFTConv1D``
+    (``"emo_lib>FFTConv1D"``). To move a trained model's weights to a model
+    built with the other implementation, use
+    :func:`emo_lib.models.copy_weights`, which matches layers by name.
 
     Examples
     --------
@@ -495,12 +494,7 @@ class FFTConv1D(keras.layers.Layer):
         return config
 
 
-# Keras 3 weight files (``save_weights``, ``.keras``) address a model's layers by
-# their class name in snake case ("conv1d", "conv1d_1", ...), not by layer name.
-# Answering to "Conv1D" there lets a file written by a model built with either
-# implementation load into the other. The class is registered for
-# deserialisation as "emo_lib>FFTConv1D", and model summaries list it as Conv1D.
-FFTConv1D.__name__ = "Conv1D"
+
 
 
 # ---------------------------------------------------------------------------

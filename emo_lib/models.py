@@ -58,6 +58,7 @@ __all__ = [
     "build_model",
     "adapt_standardiser",
     "describe_model",
+    "copy_weights",
     "load_model",
 ]
 
@@ -553,6 +554,51 @@ def describe_model(model: keras.Model) -> dict:
         "frame_mask": "frame_mask" in shapes,
         "spectrogram_norm": spectrogram_norm,
     }
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Copy every layer's weights from one model into another, matching layers by name.
+
+    The models of :func:`build_model` name every layer with weights
+    (``wave_conv1``, ``wave_conv2``, ``spec_conv1``, ``blstm1``, ...), whatever
+    computes them: a model trained with the FFT long convolution gives its
+    weights to the same model built with ``long_conv="direct"`` and the other
+    way round (the two compute the same function of the same weights).
+
+    Parameters
+    ----------
+    source, target : keras.Model
+        Built models; ``target`` is changed in place.
+
+    Returns
+    -------
+    list of str
+        The names of the layers whose weights were copied.
+
+    Raises
+    ------
+    EmoInputError
+        When a layer of ``target`` with weights has no layer of the same name
+        in ``source``, or their weights differ in number or shape (for example
+        models of two presets).
+    """
+    copied = []
+    for layer in target.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        try:
+            other = source.get_layer(layer.name)
+        except ValueError:
+            raise EmoInputError(f"model {source.name!r} has no layer {layer.name!r} to copy weights from") from None
+        values = other.get_weights()
+        shapes = [w.shape for w in weights]
+        if [v.shape for v in values] != shapes:
+            raise EmoInputError(f"layer {layer.name!r}: weights of shapes {[v.shape for v in values]} in "
+                                f"{source.name!r} do not fit {shapes} in {target.name!r}")
+        layer.set_weights(values)
+        copied.append(layer.name)
+    return copied
 
 
 def _custom_objects() -> dict:

@@ -51,6 +51,7 @@ __all__ = [
     "CorpusData",
     "prepare_corpus",
     "run_experiment",
+    "build_experiment_model",
     "run_study",
     "ablation_dir",
     "run_normalisation_ablation",
@@ -103,8 +104,13 @@ class Profile:
     lime_samples : int
         LIME perturbations per explanation.
     spectrogram_norm : {"none", "conversation", "train"}
-        The spectrogram input (:data:`emo_lib.features.SPECTROGRAM_NORMS`);
-        ``"none"`` is the paper's.
+        The spectrogram input (:data:`emo_lib.features.SPECTROGRAM_NORMS`).
+        Every profile uses ``"train"``: the log mel of the z-normalised
+        waveform (the paper's features) standardised per band with
+        training-set statistics inside the model. Unscaled (``"none"``), the
+        W+S model hardly trains (benchmarks/README.md, "The spectrogram
+        input"); per conversation (``"conversation"``) removes each
+        conversation's level and spectral tilt.
     ablation_variants : tuple of str
         Variants trained again with the two other spectrogram normalisations
         for the ablation of the results notebook (:func:`run_normalisation_ablation`).
@@ -121,7 +127,7 @@ class Profile:
     split_seed: int = 0
     synthetic: dict[str, dict[str, Any]] = field(default_factory=dict)
     lime_samples: int = 1000
-    spectrogram_norm: str = "none"
+    spectrogram_norm: str = "train"
     ablation_variants: tuple[str, ...] = ("S",)
     workers: int = 1
 
@@ -138,18 +144,20 @@ PROFILES: dict[str, Profile] = {
                           min_delta=0.002, lr_schedule="plateau", lr_patience=4, ema_momentum=0.99),
         seeds=(0, 1, 2),
         lime_samples=1000,
+        spectrogram_norm="train",
     ),
     "quick": Profile(
         name="quick",
         preset="narrow",
-        train=TrainConfig(batch_size=8, learning_rate=1e-3, max_epochs=40, patience=6, min_epochs=10,
-                          min_delta=0.005, lr_schedule="plateau", lr_patience=3, ema_momentum=0.95),
+        train=TrainConfig(batch_size=8, learning_rate=1e-3, max_epochs=35, patience=5, min_epochs=10,
+                          min_delta=0.01, lr_schedule="plateau", lr_patience=3, ema_momentum=0.95),
         seeds=(0,),
         synthetic={
             "semaine": {"n_speakers": 9, "conversations_per_speaker": 3, "duration_s": 40.0},
             "recola": {"n_speakers": 28, "duration_s": 30.0},
         },
         lime_samples=300,
+        spectrogram_norm="train",
         workers=2,
     ),
     "ci": Profile(
@@ -163,6 +171,7 @@ PROFILES: dict[str, Profile] = {
             "recola-avec2016": {"n_speakers": 2, "duration_s": 20.0},
         },
         lime_samples=40,
+        spectrogram_norm="train",
     ),
 }
 """The study profiles: ``paper``, ``quick`` (2-core CPU, stand-in), ``ci`` (smoke test)."""
@@ -300,8 +309,26 @@ def _merged(first: SegmentSet, second: SegmentSet) -> SegmentSet:
                       first.segment_seconds, first.label_step)
 
 
-def _build_for(data: "CorpusData", variant: str, preset: str, seed: int, train_set: SegmentSet):
-    """A fresh model of ``variant`` with its input standardisers set from ``train_set``."""
+def build_experiment_model(data: "CorpusData", variant: str, preset: str, seed: int, train_set: SegmentSet):
+    """A fresh model of ``variant`` for a corpus, seeded, with its input standardisers set from ``train_set``.
+
+    Parameters
+    ----------
+    data : CorpusData
+        Gives the label step and the spectrogram normalisation.
+    variant : {"baseline", "W", "S", "WS"}
+    preset : str or ModelPreset
+    seed : int
+        Seeds the weights (``keras.utils.set_random_seed``).
+    train_set : SegmentSet
+        The baseline's ComParE standardiser, and with ``spectrogram_norm="train"``
+        the spectrogram's, are set from its real frames (streamed).
+
+    Returns
+    -------
+    keras.Model
+        Not compiled.
+    """
     from .models import adapt_standardiser, build_model
 
     keras.utils.set_random_seed(seed)
@@ -400,7 +427,7 @@ def run_experiment(
         return _finish(out_dir, _run_ridge(data, out_dir, info))
     model = None
     if not (resume and (out_dir / "state.json").exists()):
-        model = _build_for(data, variant, preset, train_config.seed, data.train)
+        model = build_experiment_model(data, variant, preset, train_config.seed, data.train)
     result = train_model(model, data.train, data.validation, out_dir, train_config, resume=resume,
                          verbose=verbose, run_info=info)
     info.update(best_epoch=result.best_epoch, epochs_run=len(result.history),
@@ -411,7 +438,7 @@ def run_experiment(
         refit_dir = out_dir / "refit"
         refit_model = None
         if not (resume and (refit_dir / "state.json").exists()):
-            refit_model = _build_for(data, variant, preset, train_config.seed, _merged(data.train, data.validation))
+            refit_model = build_experiment_model(data, variant, preset, train_config.seed, _merged(data.train, data.validation))
         refit = train_model(refit_model, _merged(data.train, data.validation), None, refit_dir, train_config,
                             resume=resume, verbose=verbose, run_info={**info, "refit": True},
                             lr_by_epoch=rates)
@@ -458,8 +485,10 @@ def _worker_main(spec_path: str) -> None:
     from .config import ModelPreset
     from .corpora import load_corpus
     from .dataset import Split
+    from .labels import LabelLengthWarning
 
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    warnings.simplefilter("ignore", LabelLengthWarning)  # routine; the parent has shown them once
     corpus = load_corpus(spec["corpus"], spec["root"])
     data = prepare_corpus(corpus, split=Split(**spec["split"]), preprocess=PreprocessConfig(**spec["preprocess"]),
                           cache_dir=spec["cache_dir"], progress=False, workers=1)
@@ -682,8 +711,8 @@ def run_normalisation_ablation(
 ):
     """Train the profile's ablation variants with each spectrogram normalisation, on the study's split.
 
-    The study's own runs use ``profile.spectrogram_norm`` (the paper's, by
-    default); this trains ``profile.ablation_variants`` (S only, by default)
+    The study's own runs use ``profile.spectrogram_norm``; this trains
+    ``profile.ablation_variants`` (S only, by default)
     with the first seed and each other normalisation of
     :data:`emo_lib.features.SPECTROGRAM_NORMS`, in
     ``<out>-ablation/<corpus>/<variant>-<norm>/seed<k>`` (:func:`ablation_dir`),
@@ -708,10 +737,10 @@ def run_normalisation_ablation(
     -------
     pandas.DataFrame
         One row per (corpus, variant, normalisation): ``corpus``, ``variant``,
-        ``spectrogram_norm``, ``paper`` (True for the paper's), test CCC
+        ``spectrogram_norm``, ``study`` (True for the study's own input), test CCC
         ``arousal`` and ``valence`` (concatenated), ``epochs``, ``best_epoch``,
         ``validation_ccc``, and for the alternatives ``p_arousal`` /
-        ``p_valence`` against the paper's normalisation.
+        ``p_valence`` against the study's own input.
     """
     import pandas as pd
 
@@ -765,7 +794,8 @@ def run_normalisation_ablation(
             for norm, record, table in sorted(entries, key=lambda e: SPECTROGRAM_NORMS.index(e[0])):
                 scores = record["metrics"]["ccc"]["concatenated"]
                 row = {"corpus": name, "variant": variant, "spectrogram_norm": norm,
-                       "paper": norm == "none", "arousal": scores["arousal"], "valence": scores["valence"],
+                       "study": norm == corpus_data.preprocess.spectrogram_norm,
+                       "arousal": scores["arousal"], "valence": scores["valence"],
                        "epochs": record.get("epochs_run"), "best_epoch": record.get("best_epoch"),
                        "validation_ccc": record.get("validation_ccc_mean")}
                 for dimension in ("arousal", "valence"):

@@ -256,8 +256,18 @@ class _EpochBookkeeping(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._started = time.perf_counter()
+        self._epoch = epoch
         if self.lr_by_epoch is not None:
             self.model.optimizer.learning_rate.assign(self.lr_by_epoch[min(epoch, len(self.lr_by_epoch) - 1)])
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        # Linear warm-up over the first warmup_epochs epochs (a refit replays its rates instead).
+        if self.lr_by_epoch is not None or self._epoch >= self.config.warmup_epochs:
+            return
+        steps = len(self.batches)
+        step = self._epoch * steps + batch + 1
+        self.model.optimizer.learning_rate.assign(
+            self.config.learning_rate * min(1.0, step / (self.config.warmup_epochs * steps)))
 
     def _save_best(self) -> None:
         # The best model holds the averaged weights when there are any.

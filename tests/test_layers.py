@@ -251,8 +251,8 @@ def test_set_weights_both_ways():
 
 
 @pytest.mark.parametrize("source,target", [("direct", "fft"), ("fft", "direct")])
-def test_model_loads_the_other_implementations_weights(tmp_path, source, target):
-    from emo_lib.models import build_model
+def test_model_takes_the_other_implementations_weights(tmp_path, source, target):
+    from emo_lib.models import build_model, copy_weights, load_model
 
     keras.utils.set_random_seed(7)
     model_a = build_model("W", 20, "tiny", long_conv=source)
@@ -260,13 +260,18 @@ def test_model_loads_the_other_implementations_weights(tmp_path, source, target)
     model_b = build_model("W", 20, "tiny", long_conv=target)
     kinds = {type(m.get_layer("wave_conv2")) for m in (model_a, model_b)}
     assert kinds == {FFTConv1D, keras.layers.Conv1D}
-    path = tmp_path / "weights.weights.h5"
-    model_a.save_weights(path)
-    model_b.load_weights(path)
+    model_a.save(tmp_path / "a.keras")
+    loaded = load_model(tmp_path / "a.keras", compile=False)
+    assert type(loaded.get_layer("wave_conv2")) is type(model_a.get_layer("wave_conv2"))  # no disguise
+    copied = copy_weights(loaded, model_b)
+    assert {"wave_conv1", "wave_conv2", "blstm1", "blstm2", "emotion"} <= set(copied)
     for a, b in zip(model_a.weights, model_b.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    x = {"waveform": np.random.default_rng(0).normal(size=(2, 96_000, 1)).astype("float32")}
+    x = {"waveform": np.random.default_rng(0).normal(size=(2, 96_000, 1)).astype("float32"),
+         "frame_mask": np.ones((2, 300), "float32")}
     assert relative_error(model_b.predict_on_batch(x), model_a.predict_on_batch(x)) < TOLERANCE
+    with pytest.raises(EmoInputError, match="wave_conv2"):
+        copy_weights(build_model("W", 20, "narrow"), model_b)  # another preset: shapes differ
 
 
 # ----------------------------------------------------------------------------
