@@ -55,22 +55,31 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per-conversation array cache (default: ./cache)")
 
 
+def _add_message_arguments(parser: argparse.ArgumentParser, suffix: str) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=0, dest="verbose" + suffix,
+                        help="more messages on standard error: -v progress, -vv details and all of "
+                             "TensorFlow's messages")
+    parser.add_argument("-q", "--quiet", action="count", default=0, dest="quiet_level" + suffix,
+                        help="errors only on standard error (results are still printed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``emo`` and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="emo",
         description="Continuous arousal and valence from waveforms and spectrograms "
                     "(Yang & Hirschberg, Interspeech 2018).",
-        epilog="-v, -q and --version go before COMMAND (emo -v predict ...). Bad input ends with one "
+        epilog="-v and -q go before or after COMMAND (emo -v predict ..., emo predict ... -q). Bad input ends with one "
                "line naming the file and the problem, and exit status 2; Ctrl-C with exit status 130.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more messages on standard error: -v progress, -vv details and all of "
-                             "TensorFlow's messages")
-    parser.add_argument("-q", "--quiet", action="count", default=0, dest="quiet_level",
-                        help="errors only on standard error (results are still printed)")
+    _add_message_arguments(parser, "")
+    # The same options are accepted after COMMAND (emo train ... -q), and add up with those before it.
+    messages = argparse.ArgumentParser(add_help=False)
+    _add_message_arguments(messages, "_after")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_parser = commands.add_parser
+    commands.add_parser = lambda *a, **k: _add_parser(*a, parents=[messages], **k)
 
     synth = commands.add_parser(
         "synth", help="write a synthetic stand-in corpus in a real corpus's on-disk layout",
@@ -526,7 +535,8 @@ def _configure_messages(verbose: int, quiet: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``emo`` and ``python -m emo_lib``; returns the exit status."""
     args = build_parser().parse_args(argv)
-    args.verbose = _configure_messages(args.verbose, args.quiet_level)
+    args.quiet_level += getattr(args, "quiet_level_after", 0)
+    args.verbose = _configure_messages(args.verbose + getattr(args, "verbose_after", 0), args.quiet_level)
     try:
         with _filter_native_stderr(args.verbose):
             if args.command in ("train", "evaluate", "study"):

@@ -235,19 +235,19 @@ def arrays_from_audio(
     from .labels import align_labels
 
     audio_16k = np.asarray(audio_16k, dtype=np.float32)
+    samples_per_window = int(round(label_step * SAMPLE_RATE))
+    n_windows = len(audio_16k) // samples_per_window
+    if n_windows == 0:
+        raise EmoInputError(
+            f"audio is shorter than one label step ({len(audio_16k) / SAMPLE_RATE:.3f} s)",
+            path=path,
+        )
     waveform = znormalise(audio_16k).astype(np.float32)
     spectrogram = log_mel_deltas(waveform)
     stats = None
     if config.spectrogram_norm == "conversation":
         spectrogram, mean, std = normalise_per_band(spectrogram)
         stats = np.stack([mean, std]).astype(np.float32)
-    samples_per_window = int(round(label_step * SAMPLE_RATE))
-    n_windows = len(waveform) // samples_per_window
-    if n_windows == 0:
-        raise EmoInputError(
-            f"audio is shorter than one label step ({len(waveform) / SAMPLE_RATE:.3f} s)",
-            path=path,
-        )
     if labels is not None:
         aligned, valid = align_labels(times, labels, label_step, n_windows, convention=config.label_convention)
     else:

@@ -70,10 +70,13 @@ def test_runner_injects_no_absolute_path_and_streams_output(tmp_path, capsys):
     executed = nbformat.read(source, as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1
-    assert 'WORK = "../work"' in injected[0].source and 'FIGURES = "../figures"' in injected[0].source
+    # Only values that differ from the notebook's own defaults are injected (WORK and FIGURES are
+    # the defaults here), each relative to the notebook's folder.
+    assert 'SEMAINE_ROOT = "../../SEMAINE"' in injected[0].source and "SEEDS = [3]" in injected[0].source
+    assert "WORK" not in injected[0].source and "FIGURES" not in injected[0].source
     meta = executed.metadata["papermill"]
     assert (meta["input_path"], meta["output_path"]) == ("tiny.ipynb", "tiny.ipynb")
-    assert meta["parameters"]["WORK"] == "../work"
+    assert meta["parameters"] == {"PROFILE": "ci", "SEEDS": [3], "SEMAINE_ROOT": "../../SEMAINE"}
     assert "streamed line from the kernel" in capsys.readouterr().out  # log_output
 
 
@@ -97,7 +100,8 @@ def test_a_failing_notebook_is_one_line_naming_it_and_the_exception(tmp_path):
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(str(tmp_path / "nb" / "broken.ipynb"))
-    assert "cell In [4] failed: ValueError: the stand-in is missing second line" in message  # 4: after the injected cell
+    # 3: the parameters cell, "x = 1", the failing cell (nothing differs from the defaults: no injected cell)
+    assert "cell In [3] failed: ValueError: the stand-in is missing second line" in message
     executed = nbformat.read(tmp_path / "nb" / "broken.ipynb", as_version=4)
     assert executed.metadata["papermill"]["input_path"] == "broken.ipynb"  # tidied even on failure
     with pytest.raises(EmoInputError, match="notebook not found"):
