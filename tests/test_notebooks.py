@@ -1,5 +1,6 @@
 """The four study notebooks run top to bottom (profile "ci") and produce the figures and Table 1."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -24,7 +25,9 @@ def test_notebooks_are_lessons_with_portable_parameters():
                 assert "class " not in cell.source, name
                 assert len(cell.source.splitlines()) <= MAX_CELL_LINES, (name, cell.source[:80])
         text = nbformat.writes(notebook)
-        assert str(ROOT) not in text and "/work/" not in text and "/home/" not in text, name
+        assert str(ROOT) not in text, name
+        # Relative paths ("../work/corpora") are portable; absolute ones are not.
+        assert not re.search(r"(?<![.\w])/(work|home|tmp|Users|root)/", text), name
         markdown = " ".join(c.source for c in notebook.cells if c.cell_type == "markdown")
         assert "Exercises" in markdown, name  # every lesson ends with exercises
 
