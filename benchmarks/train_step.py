@@ -94,8 +94,15 @@ def machine_description() -> dict[str, Any]:
             versions[package] = version(package)
         except Exception:  # not installed: leave it out
             pass
+    try:  # the flags that decide the numerical kernels' speed (AVX-512 or AVX2 only, ...)
+        from emo_lib.model_card import _cpuinfo
+
+        vector_extensions = _cpuinfo()[1]
+    except Exception:  # not Linux, or emo_lib not importable: leave it out
+        vector_extensions = []
     return {
         "cpu": cpu,
+        "vector_extensions": vector_extensions,
         "cores": cores,
         "memory_gb": memory_gb,
         "load_average": [round(v, 2) for v in os.getloadavg()],
@@ -106,7 +113,8 @@ def machine_description() -> dict[str, Any]:
 
 def print_machine(description: dict[str, Any], load_after: Sequence[float] | None = None) -> None:
     versions = ", ".join(f"{k} {v}" for k, v in description["versions"].items())
-    print(f"machine: {description['cpu']}, {description['cores']} usable cores, "
+    extensions = ", ".join(description.get("vector_extensions") or ["vector extensions unknown"])
+    print(f"machine: {description['cpu']} ({extensions}), {description['cores']} usable cores, "
           f"{description['memory_gb']} GB memory; Python {description['python']}, {versions}")
     load = f"load average (1, 5, 15 min) before: {description['load_average']}"
     if load_after is not None:

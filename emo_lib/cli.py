@@ -55,6 +55,16 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per-conversation array cache (default: ./cache)")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def _add_message_arguments(parser: argparse.ArgumentParser, suffix: str) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=0, dest="verbose" + suffix,
                         help="more messages on standard error: -v progress, -vv details and all of "
@@ -201,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser(
         "study", help="run every experiment of Table 1 and write the table",
-        description="Train and evaluate baseline, W, S and W+S for every seed of a profile on each "
+        description="Train and evaluate the ridge floor, the baseline, W, S and W+S for every seed of a profile on each "
                     "corpus, then write Table 1 beside the paper's numbers. Without corpus roots it "
                     "writes and uses the synthetic stand-in. Finished experiments are skipped and "
                     "unfinished ones resume. Writes OUT/<corpus>/<variant>/seed<k>/ and "
@@ -216,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--generic", type=Path, default=None,
                        help="root of a corpus in the generic layout (run beside the others)")
     study.add_argument("--variants", nargs="+", choices=("ridge", "baseline", "W", "S", "WS"), default=None)
+    study.add_argument("--workers", type=_positive_int, default=None,
+                       help="experiments trained at once, each in its own process (default: the "
+                            "profile's, 2 for quick; 1 for paper, whose models fill a machine)")
 
     notebooks = commands.add_parser(
         "notebooks", help="execute the study notebooks 01-04 top to bottom",
@@ -479,7 +492,7 @@ def _cmd_study(args) -> int:
     if args.generic is not None:
         roots["generic"] = args.generic
     corpora = load_study_corpora(profile, roots, args.out)
-    run_study(corpora, args.out, profile, variants=args.variants, seeds=args.seeds)
+    run_study(corpora, args.out, profile, variants=args.variants, seeds=args.seeds, workers=args.workers)
     results = write_results(args.out, corpora, profile, args.out)
     print(Path(results["markdown"]).read_text(encoding="utf-8"))
     for sentence in list(results["claims"]["sentence"]) + list(results["floor"].get("sentence", [])):

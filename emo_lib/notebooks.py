@@ -20,6 +20,7 @@ notebook, with the failing cell's traceback, is kept for reading.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -128,7 +129,8 @@ class _CellOutputHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
-            self.stream.write(text if text.endswith("\n") else text + "\n")
+            # A progress bar's updates ("\r...") overwrite each other, as in a terminal.
+            self.stream.write(text if text.endswith("\n") or "\r" in text else text + "\n")
             self.stream.flush()
         except Exception:  # noqa: BLE001 - a display problem must not stop the run
             self.handleError(record)
@@ -153,19 +155,88 @@ def _kernel_manager_class():
     return _IPCKernelManager
 
 
-def _tidy_metadata(target: Path, source: Path) -> None:
-    """Keep machine paths out of the executed notebook's papermill metadata."""
+def collapse_carriage_returns(text: str) -> str:
+    """What a terminal shows of ``text``: each line's part after its last carriage return.
+
+    A progress bar redraws itself with ``"\r"``; a notebook stores every redraw.
+    Lines that end up empty are kept (they were printed as such).
+
+    >>> collapse_carriage_returns("a\r 10%\r100%\nnext\n")
+    '100%\nnext\n'
+    """
+    lines = text.split("\n")
+    return "\n".join(next((part for part in reversed(line.split("\r")) if part), "") for line in lines)
+
+
+def shrink_png(data: bytes) -> bytes:
+    """The same picture as a 256-colour PNG when that is smaller (plots rarely need more colours).
+
+    Parameters
+    ----------
+    data : bytes
+        A PNG file.
+
+    Returns
+    -------
+    bytes
+        The smaller of ``data`` and its palette version (``data`` itself when
+        Pillow cannot read it).
+    """
+    import io
+
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.mode == "P":
+            return data
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE)
+        out = io.BytesIO()
+        palette.save(out, "PNG", optimize=True)
+    except (OSError, ValueError):
+        return data
+    smaller = out.getvalue()
+    return smaller if len(smaller) < len(data) else data
+
+
+def _merge_streams(outputs: list) -> list:
+    """Consecutive outputs to the same stream as one (the kernel sends a progress bar's redraws
+    as separate messages; a terminal shows them as one line)."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and previous is not None
+                and previous.get("output_type") == "stream" and previous.get("name") == output.get("name")):
+            previous["text"] = previous.get("text", "") + output.get("text", "")
+        else:
+            merged.append(output)
+    return merged
+
+
+def _tidy_notebook(target: Path, source: Path) -> None:
+    """Keep machine paths out of the executed notebook's papermill metadata, progress-bar
+    redraws out of its stored output, and its embedded figures small (:func:`shrink_png`)."""
     import nbformat
 
     if not target.exists():
         return
     try:
         notebook = nbformat.read(target, as_version=4)
+        for cell in notebook.cells:
+            if "outputs" in cell:
+                cell.outputs = _merge_streams(cell.outputs)
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and "\r" in output.get("text", ""):
+                    output["text"] = collapse_carriage_returns(output["text"])
+                png = output.get("data", {}).get("image/png")
+                if png:  # figures stay embedded, at a size a repository and a course can carry
+                    output["data"]["image/png"] = base64.b64encode(
+                        shrink_png(base64.b64decode(png))).decode("ascii")
         meta = notebook.metadata.get("papermill")
-        if meta is None:
-            return
-        meta["input_path"] = _relative(source, target.parent)
-        meta["output_path"] = target.name
+        if meta is not None:
+            meta["input_path"] = _relative(source, target.parent)
+            meta["output_path"] = target.name
         nbformat.write(notebook, target)
     except Exception as error:  # noqa: BLE001 - never hide the execution's own outcome
         logger.warning("%s: could not rewrite the papermill metadata (%s)", target, error)
@@ -268,7 +339,7 @@ def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
                 raise EmoInputError("no Jupyter kernel 'python3' (pip install ipykernel)",
                                     path=source) from None
             finally:
-                _tidy_metadata(target, source)
+                _tidy_notebook(target, source)
             written.append(target)
     finally:
         if log_output:

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from emo_lib.errors import EmoInputError
-from emo_lib.notebooks import notebook_parameters, run_notebooks
+from emo_lib.notebooks import collapse_carriage_returns, notebook_parameters, run_notebooks
 
 PARAMETERS = '''PROFILE = "quick"
 SEEDS = None
@@ -106,3 +107,47 @@ def test_a_failing_notebook_is_one_line_naming_it_and_the_exception(tmp_path):
     assert executed.metadata["papermill"]["input_path"] == "broken.ipynb"  # tidied even on failure
     with pytest.raises(EmoInputError, match="notebook not found"):
         run_notebooks(notebook_dir=tmp_path / "nb", names=("absent.ipynb",))
+
+
+def test_progress_bar_redraws_are_not_stored():
+    assert collapse_carriage_returns("files:   0%\rfiles:  50%\rfiles: 100%\ndone\n") == "files: 100%\ndone\n"
+    assert collapse_carriage_returns("a\r\nb") == "a\nb"  # a trailing "\r" keeps what was drawn
+    assert collapse_carriage_returns("plain\n\ntext") == "plain\n\ntext"
+
+
+def test_executed_notebook_keeps_the_last_progress_redraw(tmp_path):
+    write_notebook(tmp_path / "nb" / "bar.ipynb",
+                   'import sys, time\nfor i in range(50):\n    sys.stderr.write(f"\\rstep {i:02d}")\n'
+                   '    sys.stderr.flush()\n    time.sleep(0.01)\n_ = sys.stderr.write("\\n")')
+    [written] = run_notebooks(notebook_dir=tmp_path / "nb", work=tmp_path / "work", figures=tmp_path / "figures",
+                              names=("bar.ipynb",), timeout=120, log_output=False)
+    notebook = nbformat.read(written, as_version=4)
+    [output] = notebook.cells[-1].outputs  # the redraws, sent one by one, merged into one output
+    assert output.text.strip() == "step 49" and "\r" not in output.text
+
+
+def test_embedded_figures_are_shrunk_without_changing_the_picture():
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from emo_lib.notebooks import shrink_png
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.imshow(np.random.default_rng(0).normal(size=(40, 300)), aspect="auto", cmap="magma")
+    ax.plot(np.sin(np.linspace(0, 20, 500)))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    original = buffer.getvalue()
+    shrunk = shrink_png(original)
+    assert len(shrunk) < 0.7 * len(original)
+    before = np.asarray(Image.open(io.BytesIO(original)).convert("RGB"), float)
+    after = np.asarray(Image.open(io.BytesIO(shrunk)).convert("RGB"), float)
+    assert before.shape == after.shape and np.mean(np.abs(before - after)) < 3  # out of 255
+    assert shrink_png(shrunk) == shrunk  # already a palette image
+    assert shrink_png(b"not a png") == b"not a png"
