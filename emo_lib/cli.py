@@ -31,6 +31,9 @@ __all__ = ["main", "build_parser"]
 logger = logging.getLogger("emo_lib")
 
 CORPUS_CHOICES = ("semaine", "recola", "recola-avec2016", "generic")
+STUDY_VARIANTS = ("ridge", "baseline", "W", "S", "WS", "WSG")
+"""The choices of ``--variant`` and ``--variants``: :data:`emo_lib.study.VARIANTS`, repeated here so
+that ``emo --help`` answers without importing Keras."""
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -117,15 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", help="train one model on a corpus and evaluate it on the test conversations",
-        description="Train one model (baseline, W, S or WS) with checkpoints every epoch, early stopping "
+        description="Train one model (ridge, baseline, W, S, WS or WSG) with checkpoints every epoch, early stopping "
                     "on the validation mean CCC, then evaluate it on the test conversations. Writes into "
                     "OUT: model.keras, best.keras, checkpoints/, log.csv, tensorboard/, run.json, "
                     "state.json, predictions.csv and metrics.json. A killed run continues with --resume.")
     _add_corpus_arguments(train)
     _add_split_arguments(train)
-    train.add_argument("--variant", choices=("ridge", "baseline", "W", "S", "WS"), required=True,
+    train.add_argument("--variant", choices=STUDY_VARIANTS, required=True,
                        help="ridge: the linear floor on prosodic features; baseline: openSMILE ComParE + BLSTM; "
-                            "W, S, WS: the paper's waveform, spectrogram and fused models")
+                            "W, S, WS: the paper's waveform, spectrogram and fused models; WSG: W+S with a "
+                            "per-step gate weighting the two towers (beyond the paper)")
     train.add_argument("--preset", default="paper", help="model preset: paper, narrow or tiny (default paper)")
     train.add_argument("--long-conv", choices=("auto", "direct", "fft"), default=None,
                        help="how the 800-tap waveform convolution is computed (same function either way)")
@@ -215,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--seeds", type=int, nargs="+", default=None)
     study.add_argument("--generic", type=Path, default=None,
                        help="root of a corpus in the generic layout (run beside the others)")
-    study.add_argument("--variants", nargs="+", choices=("ridge", "baseline", "W", "S", "WS"), default=None)
+    study.add_argument("--variants", nargs="+", choices=STUDY_VARIANTS, default=None)
 
     notebooks = commands.add_parser(
         "notebooks", help="execute the study notebooks 01-04 top to bottom",
@@ -482,7 +486,8 @@ def _cmd_study(args) -> int:
     run_study(corpora, args.out, profile, variants=args.variants, seeds=args.seeds)
     results = write_results(args.out, corpora, profile, args.out)
     print(Path(results["markdown"]).read_text(encoding="utf-8"))
-    for sentence in list(results["claims"]["sentence"]) + list(results["floor"].get("sentence", [])):
+    for sentence in (list(results["claims"]["sentence"]) + list(results["floor"].get("sentence", []))
+                     + list(results["beyond"].get("sentence", []))):
         print(sentence)
     return 0
 
