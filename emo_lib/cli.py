@@ -31,6 +31,9 @@ __all__ = ["main", "build_parser"]
 logger = logging.getLogger("emo_lib")
 
 CORPUS_CHOICES = ("semaine", "recola", "recola-avec2016", "generic")
+STUDY_VARIANTS = ("ridge", "baseline", "W", "S", "WS", "WSG")
+"""The choices of ``--variant`` and ``--variants``: :data:`emo_lib.study.VARIANTS`, repeated here so
+that ``emo --help`` answers without importing Keras."""
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -127,15 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", help="train one model on a corpus and evaluate it on the test conversations",
-        description="Train one model (baseline, W, S or WS) with checkpoints every epoch, early stopping "
+        description="Train one model (ridge, baseline, W, S, WS or WSG) with checkpoints every epoch, early stopping "
                     "on the validation mean CCC, then evaluate it on the test conversations. Writes into "
                     "OUT: model.keras, best.keras, checkpoints/, log.csv, tensorboard/, run.json, "
                     "state.json, predictions.csv and metrics.json. A killed run continues with --resume.")
     _add_corpus_arguments(train)
     _add_split_arguments(train)
-    train.add_argument("--variant", choices=("ridge", "baseline", "W", "S", "WS"), required=True,
+    train.add_argument("--variant", choices=STUDY_VARIANTS, required=True,
                        help="ridge: the linear floor on prosodic features; baseline: openSMILE ComParE + BLSTM; "
-                            "W, S, WS: the paper's waveform, spectrogram and fused models")
+                            "W, S, WS: the paper's waveform, spectrogram and fused models; WSG: W+S with a "
+                            "per-step gate weighting the two towers (beyond the paper)")
     train.add_argument("--preset", default="paper", help="model preset: paper, narrow or tiny (default paper)")
     train.add_argument("--long-conv", choices=("auto", "direct", "fft"), default=None,
                        help="how the 800-tap waveform convolution is computed (same function either way)")
@@ -211,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser(
         "study", help="run every experiment of Table 1 and write the table",
-        description="Train and evaluate the ridge floor, the baseline, W, S and W+S for every seed of a profile on each "
+        description="Train and evaluate the ridge floor, the baseline, W, S, W+S and W+S gated for every seed of a profile on each "
                     "corpus, then write Table 1 beside the paper's numbers. Without corpus roots it "
                     "writes and uses the synthetic stand-in. Finished experiments are skipped and "
                     "unfinished ones resume. Writes OUT/<corpus>/<variant>/seed<k>/ and "
@@ -225,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--seeds", type=int, nargs="+", default=None)
     study.add_argument("--generic", type=Path, default=None,
                        help="root of a corpus in the generic layout (run beside the others)")
-    study.add_argument("--variants", nargs="+", choices=("ridge", "baseline", "W", "S", "WS"), default=None)
+    study.add_argument("--variants", nargs="+", choices=STUDY_VARIANTS, default=None)
     study.add_argument("--workers", type=_positive_int, default=None,
                        help="experiments trained at once, each in its own process (default: the "
                             "profile's, 2 for quick; 1 for paper, whose models fill a machine)")
@@ -495,7 +499,8 @@ def _cmd_study(args) -> int:
     run_study(corpora, args.out, profile, variants=args.variants, seeds=args.seeds, workers=args.workers)
     results = write_results(args.out, corpora, profile, args.out)
     print(Path(results["markdown"]).read_text(encoding="utf-8"))
-    for sentence in list(results["claims"]["sentence"]) + list(results["floor"].get("sentence", [])):
+    for sentence in (list(results["claims"]["sentence"]) + list(results["floor"].get("sentence", []))
+                     + list(results["beyond"].get("sentence", []))):
         print(sentence)
     return 0
 

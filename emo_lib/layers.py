@@ -1,4 +1,4 @@
-"""Custom Keras 3 layers: cross-channel max pooling and the long convolution.
+"""Custom Keras 3 layers: cross-channel max pooling, gated fusion and the long convolution.
 
 Only ``keras.layers`` and ``keras.ops`` are used, so the layers run on the
 TensorFlow and JAX backends alike, and serialise in the ``.keras`` format.
@@ -25,6 +25,7 @@ __all__ = [
     "CrossChannelMaxPool",
     "FrameMasking",
     "ClearMask",
+    "GatedFusion",
     "FFTConv1D",
     "FFT_MIN_KERNEL",
     "fft_block_plan",
@@ -151,6 +152,58 @@ class ClearMask(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+# ---------------------------------------------------------------------------
+# Gated fusion of the two towers
+# ---------------------------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="emo_lib")
+class GatedFusion(keras.layers.Layer):
+    """Weight two towers' features by a per-step gate, then concatenate them.
+
+    Called on ``[waveform_features, spectrogram_features, gate]`` of shapes
+    ``(batch, T, a)``, ``(batch, T, b)`` and ``(batch, T, 2)``, whose gate
+    holds ``(g_w, g_s)`` per step (a softmax: they sum to 1), it returns
+    ``(batch, T, a + b)``::
+
+        concat(2 * g_w * waveform_features, 2 * g_s * spectrogram_features)
+
+    The factor 2 makes equal gates (0.5, 0.5) give the plain concatenation of
+    the W+S model, so the gated model can lean on one tower where that helps
+    and falls back on W+S where it does not. The layer has no weights (the
+    gate comes from a ``Dense(2, softmax)`` before it, see
+    :func:`emo_lib.models.build_model` with variant ``"WSG"``); it passes no
+    Keras mask on.
+    """
+
+    def build(self, input_shapes):
+        shapes = [tuple(shape) for shape in input_shapes] if isinstance(input_shapes, (list, tuple)) else []
+        if len(shapes) != 3 or any(len(shape) != 3 for shape in shapes):
+            raise EmoInputError(
+                f"{self.name}: expects [waveform (batch, T, a), spectrogram (batch, T, b), "
+                f"gate (batch, T, 2)], got shapes {list(input_shapes)}"
+            )
+        if shapes[2][-1] is not None and shapes[2][-1] != 2:
+            raise EmoInputError(f"{self.name}: the gate must have 2 values per step, got {shapes[2][-1]}")
+        steps = {shape[1] for shape in shapes if shape[1] is not None}
+        if len(steps) > 1:
+            raise EmoInputError(f"{self.name}: the three inputs have different numbers of steps "
+                                f"({', '.join(str(shape[1]) for shape in shapes)})")
+        self.built = True
+
+    def call(self, inputs):
+        waveform, spectrogram, gate = inputs
+        gate = ops.cast(gate, waveform.dtype)
+        return ops.concatenate(
+            [2.0 * gate[..., 0:1] * waveform, 2.0 * gate[..., 1:2] * spectrogram], axis=-1
+        )
+
+    def compute_output_shape(self, input_shapes):
+        waveform, spectrogram, _ = input_shapes
+        width = None if waveform[-1] is None or spectrogram[-1] is None else waveform[-1] + spectrogram[-1]
+        return (*waveform[:-1], width)
 
 
 # ---------------------------------------------------------------------------
@@ -492,9 +545,6 @@ class FFTConv1D(keras.layers.Layer):
             }
         )
         return config
-
-
-
 
 
 # ---------------------------------------------------------------------------

@@ -45,6 +45,8 @@ _VARIANT_TEXT = {
     "S": "a convolutional tower on the 40-band log-mel spectrogram and its deltas, then two "
          "bidirectional LSTM layers",
     "WS": "the waveform and spectrogram towers merged into two bidirectional LSTM layers",
+    "WSG": "the waveform and spectrogram towers weighted by a per-step gate learnt from both, then merged "
+           "into two bidirectional LSTM layers (beyond the paper)",
 }
 
 

@@ -1,6 +1,6 @@
 """Keras models of Yang & Hirschberg (2018): waveform, spectrogram and fused, and the baseline.
 
-:func:`build_model` builds one of four functional models for 20 ms (SEMAINE)
+:func:`build_model` builds one of five functional models for 20 ms (SEMAINE)
 or 40 ms (RECOLA) labels, from a :class:`~emo_lib.config.ModelPreset`:
 
 ``"W"``
@@ -11,6 +11,14 @@ or 40 ms (RECOLA) labels, from a :class:`~emo_lib.config.ModelPreset`:
 ``"WS"``
     both towers concatenated per label step, BLSTMs of ``lstm_units_fused``
     cells (the paper's proposed model);
+``"WSG"``
+    W+S with gated fusion, beyond the paper (whose conclusion asks for models
+    that weight their inputs by the characteristics of the instance): per
+    label step a ``Dense(2, softmax)`` on both towers' features gives the
+    weights ``(g_w, g_s)`` of the two towers, and the fusion is
+    ``concat(2 g_w x_w, 2 g_s x_s)`` (:class:`emo_lib.layers.GatedFusion`);
+    equal weights give W+S's concatenation. :func:`gate_model` reads the
+    weights out;
 ``"baseline"``
     openSMILE ComParE functionals per label step, standardised with
     training-set statistics (:func:`adapt_standardiser`), then the BLSTMs of
@@ -18,7 +26,8 @@ or 40 ms (RECOLA) labels, from a :class:`~emo_lib.config.ModelPreset`:
 
 The layers and their names follow paper-notes.md, "Architecture"; with the
 ``paper`` preset the models have exactly the parameter counts listed there
-(W+S: 4,762,834 at 20 ms, 6,073,554 at 40 ms). Every model takes a dict of
+(W+S: 4,762,834 at 20 ms, 6,073,554 at 40 ms; the gate adds 1,282 and 2,562
+to them). Every model takes a dict of
 named inputs (``"waveform"``, ``"spectrogram"``, ``"compare"``) and returns
 ``"emotion"``, shape ``(batch, label_frames, 2)`` (arousal, valence), linear.
 
@@ -55,15 +64,17 @@ from .errors import EmoInputError
 __all__ = [
     "VARIANTS",
     "N_COMPARE_FEATURES",
+    "variant_inputs",
     "build_model",
     "adapt_standardiser",
     "describe_model",
     "copy_weights",
+    "gate_model",
     "load_model",
 ]
 
-VARIANTS = ("W", "S", "WS", "baseline")
-"""Model variants: waveform only, spectrogram only, both fused, ComParE baseline."""
+VARIANTS = ("W", "S", "WS", "WSG", "baseline")
+"""Model variants: waveform only, spectrogram only, both fused, both with gated fusion, ComParE baseline."""
 
 N_COMPARE_FEATURES = 6373
 """Functionals in the openSMILE ComParE 2016 feature set (the baseline's input width)."""
@@ -73,9 +84,11 @@ _INPUTS_OF_VARIANT = {
     "W": ("waveform",),
     "S": ("spectrogram",),
     "WS": ("waveform", "spectrogram"),
+    "WSG": ("waveform", "spectrogram"),
     "baseline": ("compare",),
 }
-_NAME_PATTERN = re.compile(r"^(W|S|WS|baseline)_(\d+)ms_(.+)$")
+_NAME_PATTERN = re.compile(r"^(WSG|WS|W|S|baseline)_(\d+)ms_(.+)$")
+_GATE_LAYER = "fusion_gate"
 _SPECTROGRAM_NORMS = ("none", "conversation", "train")  # emo_lib.features.SPECTROGRAM_NORMS
 _PER_CONVERSATION_MARK = "spectrogram_normalised_per_conversation"
 _STANDARDISERS = {"compare": "compare_standardise", "spectrogram": "spectrogram_standardise"}
@@ -90,6 +103,27 @@ def _check_variant(variant: Any) -> str:
     if not isinstance(variant, str) or variant not in VARIANTS:
         raise EmoInputError(f"unknown model variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     return variant
+
+
+def variant_inputs(variant: str) -> tuple[str, ...]:
+    """The data inputs a variant takes, besides ``"frame_mask"``.
+
+    Parameters
+    ----------
+    variant : {"W", "S", "WS", "WSG", "baseline"}
+
+    Returns
+    -------
+    tuple of str
+        Some of ``"waveform"``, ``"spectrogram"``, ``"compare"``: for example
+        ``("waveform", "spectrogram")`` for WS and WSG.
+
+    Raises
+    ------
+    EmoInputError
+        For an unknown variant.
+    """
+    return _INPUTS_OF_VARIANT[_check_variant(variant)]
 
 
 def _check_label_step(label_step_ms: Any) -> int:
@@ -108,7 +142,7 @@ def _check_geometry(preset: ModelPreset, variant: str, steps: int) -> None:
     where = f"preset {preset.name!r}"
     if steps < 1:
         raise EmoInputError(f"{where}: a {preset.segment_seconds} s segment has no label step")
-    if variant in ("W", "WS"):
+    if "waveform" in _INPUTS_OF_VARIANT[variant]:
         samples = preset.segment_samples
         if samples % preset.wave_pool:
             raise EmoInputError(
@@ -124,7 +158,7 @@ def _check_geometry(preset: ModelPreset, variant: str, steps: int) -> None:
                 f"{where}: {preset.wave_conv2_filters} waveform channels cannot be pooled in "
                 f"groups of {preset.wave_channel_pool}"
             )
-    if variant in ("S", "WS"):
+    if "spectrogram" in _INPUTS_OF_VARIANT[variant]:
         frames = preset.segment_frames
         if frames % steps:
             raise EmoInputError(f"{where}: {frames} frames do not divide into {steps} label steps")
@@ -197,8 +231,9 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
 
     Parameters
     ----------
-    variant : {"W", "S", "WS", "baseline"}
-        Waveform only, spectrogram only, both fused, or the ComParE baseline.
+    variant : {"W", "S", "WS", "WSG", "baseline"}
+        Waveform only, spectrogram only, both fused, both with gated fusion
+        (beyond the paper), or the ComParE baseline.
     label_step_ms : {20, 40}
         Label step: 20 ms (SEMAINE, 300 steps per 6 s) or 40 ms (RECOLA, 150).
     preset : str or ModelPreset
@@ -229,8 +264,8 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
         A functional model named ``"<variant>_<step>ms_<preset>"`` taking a
         dict of inputs, each ``(batch, ...)``:
 
-        - ``"waveform"`` : ``(segment_samples, 1)`` (W, WS), 96,000 for 6 s
-        - ``"spectrogram"`` : ``(segment_frames, 40, 3)`` (S, WS), 600 for 6 s;
+        - ``"waveform"`` : ``(segment_samples, 1)`` (W, WS, WSG), 96,000 for 6 s
+        - ``"spectrogram"`` : ``(segment_frames, 40, 3)`` (S, WS, WSG), 600 for 6 s;
           log-mel, delta, delta-delta on the last axis
         - ``"compare"`` : ``(label_frames, n_features)`` (baseline)
         - ``"frame_mask"`` : ``(label_frames,)`` (with ``frame_mask=True``)
@@ -258,6 +293,13 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
     ``spec_to_steps``: (T, 320) at 20 ms. ``fusion`` concatenates the two
     per step. Then ``blstm1``, ``blstm2`` (Bidirectional LSTM, sequences) and
     ``emotion`` Dense(2) on every step. The numbers are the paper preset's.
+
+    WSG: ``gate_features`` concatenates the two towers' steps, ``fusion_gate``
+    Dense(2, softmax) gives ``(g_w, g_s)`` per step, (T, 2), and ``fusion``
+    (:class:`emo_lib.layers.GatedFusion`) returns ``concat(2 g_w x_w, 2 g_s
+    x_s)``, (T, 640) at 20 ms; the rest is W+S's. The gate adds
+    ``640 * 2 + 2`` parameters at 20 ms (4,764,116 in all) and ``1280 * 2 +
+    2`` at 40 ms (6,076,116).
 
     Examples
     --------
@@ -296,10 +338,10 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
         units = preset.lstm_units_fused
     else:
         streams = []
-        if variant in ("W", "WS"):
+        if "waveform" in _INPUTS_OF_VARIANT[variant]:
             inputs["waveform"] = keras.Input((preset.segment_samples, 1), name="waveform")
             streams.append(_waveform_tower(inputs["waveform"], preset, steps))
-        if variant in ("S", "WS"):
+        if "spectrogram" in _INPUTS_OF_VARIANT[variant]:
             inputs["spectrogram"] = keras.Input((preset.segment_frames, N_MELS, 3), name="spectrogram")
             spectrogram = inputs["spectrogram"]
             if spectrogram_norm == "train":
@@ -308,7 +350,12 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
             elif spectrogram_norm == "conversation":
                 spectrogram = keras.layers.Identity(name=_PER_CONVERSATION_MARK)(spectrogram)
             streams.append(_spectrogram_tower(spectrogram, preset, steps))
-        if len(streams) == 2:
+        if variant == "WSG":
+            both = keras.layers.Concatenate(axis=-1, name="gate_features")(streams)
+            gate = keras.layers.Dense(2, activation="softmax", name=_GATE_LAYER)(both)
+            x = emo_layers.GatedFusion(name="fusion")([*streams, gate])
+            units = preset.lstm_units_fused
+        elif len(streams) == 2:
             x = keras.layers.Concatenate(axis=-1, name="fusion")(streams)
             units = preset.lstm_units_fused
         else:
@@ -448,6 +495,10 @@ def _not_ours(model, why: str) -> EmoInputError:
     return EmoInputError(f"model {getattr(model, 'name', '?')!r} is not an emo_lib model: {why}")
 
 
+def _has_layer(model: keras.Model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
 def describe_model(model: keras.Model) -> dict:
     """Read the variant and segment geometry of a model from its inputs and output.
 
@@ -459,7 +510,7 @@ def describe_model(model: keras.Model) -> dict:
     Returns
     -------
     dict
-        ``variant`` ("W", "S", "WS", "baseline"), ``label_step_ms`` (20 or 40),
+        ``variant`` ("W", "S", "WS", "WSG", "baseline"), ``label_step_ms`` (20 or 40),
         ``segment_seconds`` (float), ``label_frames`` (int, T), ``preset``
         (the preset name from the model name, or None when the name does not
         follow ``"<variant>_<step>ms_<preset>"`` or disagrees with the shapes),
@@ -471,7 +522,7 @@ def describe_model(model: keras.Model) -> dict:
     ------
     EmoInputError
         For a model whose inputs, output or shapes are not those of one of the
-        four variants.
+        five variants.
 
     Notes
     -----
@@ -479,7 +530,8 @@ def describe_model(model: keras.Model) -> dict:
     10 ms) gives the segment length, and with the output's T the label step.
     The baseline's input carries no segment length: its label step is read
     from the model name, or, for a model named otherwise, assumed from 6 s
-    segments (all presets use 6 s).
+    segments (all presets use 6 s). WS and WSG take the same inputs: a model
+    with a layer named ``fusion_gate`` is WSG.
     """
     if not isinstance(model, keras.Model):
         raise EmoInputError(f"expected a keras.Model, got {type(model).__name__}")
@@ -490,11 +542,13 @@ def describe_model(model: keras.Model) -> dict:
         raise _not_ours(model, "not a functional model") from None
     data_inputs = set(input_names) - {"frame_mask"}
     variant = next(
-        (name for name, wanted in _INPUTS_OF_VARIANT.items() if set(wanted) == data_inputs),
+        (name for name, wanted in _INPUTS_OF_VARIANT.items() if name != "WSG" and set(wanted) == data_inputs),
         None,
     )
     if variant is None or len(input_names) != len(set(input_names)):
         raise _not_ours(model, f"inputs {list(input_names)}")
+    if variant == "WS" and _has_layer(model, _GATE_LAYER):
+        variant = "WSG"
     if output_names != ("emotion",):
         raise _not_ours(model, f"outputs {list(output_names)}, expected ['emotion']")
     output_shape = tuple(model.outputs[0].shape)
@@ -563,7 +617,9 @@ def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
     (``wave_conv1``, ``wave_conv2``, ``spec_conv1``, ``blstm1``, ...), whatever
     computes them: a model trained with the FFT long convolution gives its
     weights to the same model built with ``long_conv="direct"`` and the other
-    way round (the two compute the same function of the same weights).
+    way round (the two compute the same function of the same weights). A
+    standardiser (``spectrogram_standardise``, ``compare_standardise``) takes
+    the source's statistics, and uses them at once.
 
     Parameters
     ----------
@@ -597,8 +653,48 @@ def copy_weights(source: keras.Model, target: keras.Model) -> list[str]:
             raise EmoInputError(f"layer {layer.name!r}: weights of shapes {[v.shape for v in values]} in "
                                 f"{source.name!r} do not fit {shapes} in {target.name!r}")
         layer.set_weights(values)
+        if isinstance(layer, keras.layers.Normalization):
+            layer.finalize_state()  # the mean and variance it divides by are derived from its weights
         copied.append(layer.name)
     return copied
+
+
+def gate_model(model: keras.Model) -> keras.Model:
+    """A model that returns a gated model's fusion weights instead of its predictions.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A WSG model (:func:`build_model` or :func:`load_model`), trained or not.
+
+    Returns
+    -------
+    keras.Model
+        Named ``"<model name>_gates"``, taking the same inputs as ``model``
+        (the same dict: ``"waveform"``, ``"spectrogram"``, ``"frame_mask"``
+        when it has one) and sharing its layers and weights; its output is
+        the ``fusion_gate`` tensor, shape ``(batch, T, 2)``: the weights
+        ``(g_w, g_s)`` of the waveform and spectrogram towers at each label
+        step, which sum to 1. The frame mask does not reach the gate: padded
+        steps have gates too, to be ignored.
+
+    Raises
+    ------
+    EmoInputError
+        For a model without a ``fusion_gate`` layer (any variant but WSG).
+
+    See Also
+    --------
+    emo_lib.training.predict_gates : the gates of every segment of a set.
+    emo_lib.prediction.predict_audio_gates : the gates over a whole recording.
+    """
+    if not isinstance(model, keras.Model):
+        raise EmoInputError(f"expected a keras.Model, got {type(model).__name__}")
+    if not _has_layer(model, _GATE_LAYER):
+        raise EmoInputError(
+            f"model {model.name!r} has no {_GATE_LAYER} layer: only W+S gated (WSG) models have fusion gates"
+        )
+    return keras.Model(model.input, model.get_layer(_GATE_LAYER).output, name=f"{model.name}_gates")
 
 
 def _custom_objects() -> dict:

@@ -4,7 +4,8 @@ Figures 1 to 3 of the paper (architecture, arousal of one segment, valence of
 one segment with its LIME explanation), one LIME explanation on its own, the
 stability of LIME over seeds and sample counts, the learning curves, the
 comparison of our CCCs with the paper's, a prediction trace for
-``emo predict --plot`` and a view of one segment as the model sees it.
+``emo predict --plot``, a view of one segment as the model sees it, and the
+fusion weights of the W+S gated model (beyond the paper) over one segment.
 
 Each function builds a :class:`matplotlib.figure.Figure` directly (no
 ``pyplot``, so the session's backend and figure registry are left alone),
@@ -23,7 +24,8 @@ are seconds from the segment's start, a label drawn at the end of its window.
 
 Line styles of the model comparisons follow the paper's Figures 2 and 3:
 ground truth solid blue, W only dashed yellow-orange, S only dotted red, W+S
-dash-dot green (:data:`LINE_STYLES`).
+dash-dot green (:data:`LINE_STYLES`); W+S gated, beyond the paper, purple
+dash-dot-dot.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
     "figure1_architecture",
     "figure2_arousal",
     "figure3_valence",
+    "plot_gates",
     "plot_explanation",
     "plot_lime_stability",
     "plot_learning_curves",
@@ -71,18 +74,19 @@ LINE_STYLES: dict[str, dict[str, Any]] = {
     "W": {"color": "#f0a30a", "linestyle": "--", "linewidth": 1.8},
     "S": {"color": "#d62728", "linestyle": ":", "linewidth": 2.0},
     "WS": {"color": "#2ca02c", "linestyle": "-.", "linewidth": 1.8},
+    "WSG": {"color": "#9467bd", "linestyle": (0, (6, 2, 1, 2, 1, 2)), "linewidth": 1.8},
 }
 """Matplotlib line properties of the ground truth and of each model (paper, section 5.3)."""
 
 MODEL_LABELS = {"truth": "ground truth", "W": "W only", "S": "S only", "WS": "W + S",
-                "baseline": "baseline (ComParE)"}
+                "WSG": "W + S gated", "baseline": "baseline (ComParE)"}
 """Legend names of the models."""
 
 DIVERGING_CMAP = "RdBu_r"
 """Colour map of signed values (red positive, blue negative), always centred on zero."""
 
 _DIMENSION_COLOURS = {"arousal": "#d62728", "valence": "#1f5fbf"}
-_MODEL_ALIASES = {"W": "W", "S": "S", "WS": "WS", "W+S": "WS"}
+_MODEL_ALIASES = {"W": "W", "S": "S", "WS": "WS", "W+S": "WS", "WSG": "WSG", "W+S gated": "WSG"}
 _LEGEND_RIGHT = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
 
 
@@ -122,9 +126,9 @@ def _predictions(predictions: Mapping[str, Any], length: int) -> dict[str, np.nd
     out: dict[str, np.ndarray] = {}
     for key, values in predictions.items():
         if key not in _MODEL_ALIASES:
-            raise EmoInputError(f"unknown model {key!r} in predictions; use W, S and WS")
+            raise EmoInputError(f"unknown model {key!r} in predictions; use W, S, WS (and WSG)")
         out[_MODEL_ALIASES[key]] = _vector(f"predictions[{key!r}]", values, length, allow_nan=True)
-    return {key: out[key] for key in ("W", "S", "WS") if key in out}
+    return {key: out[key] for key in ("W", "S", "WS", "WSG") if key in out}
 
 
 def _spectrogram_seconds(n_frames: int) -> float:
@@ -508,7 +512,8 @@ def figure1_architecture(model, example_inputs: Mapping[str, Any], path: str | P
         variant = describe_model(model)["variant"]
     except Exception:  # a model not built by emo_lib: its name is enough
         variant = None
-    title = (f"{'W+S' if variant == 'WS' else variant or model.name} model \u201c{model.name}\u201d, "
+    shown = {"WS": "W+S", "WSG": "W+S gated"}.get(variant, variant)
+    title = (f"{shown or model.name} model \u201c{model.name}\u201d, "
              f"{model.count_params():,} parameters")
     if label:
         title += f"; example inputs: {label}"
@@ -582,7 +587,7 @@ def figure2_arousal(times: Any, truth: Any, predictions: Mapping[str, Any], *,
         Gold-standard arousal (NaN where masked; drawn as gaps).
     predictions : dict of np.ndarray [shape=(T,)]
         ``{"W": ..., "S": ..., "WS": ...}`` (a subset is allowed; ``"W+S"``
-        is read as ``"WS"``).
+        is read as ``"WS"``; ``"WSG"`` or ``"W+S gated"`` adds W+S gated).
     words : list of (float, float, str), optional
         Words of the segment (start s, end s, word) relative to its start,
         shown in a strip under the time axis.
@@ -802,6 +807,128 @@ def plot_explanation(explanation, spectrogram: Any, path: str | Path | None = No
     what = title or f"{explanation.dimension} at {explanation.time_s:.2f} s"
     fig.suptitle(f"LIME explanation: {what}; intercept {explanation.intercept:.3f}, unperturbed "
                  f"output {explanation.prediction:.3f} \u2014 {label}", fontsize=11)
+    return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------
+# W+S gated: the weight of each tower over one segment
+# ---------------------------------------------------------------------------
+
+_GATE_COLOURS = {"waveform": _COLUMN_COLOURS["waveform"], "spectrogram": _COLUMN_COLOURS["spectrogram"]}
+
+
+def _gate_weights(gates: Any, length: int) -> np.ndarray:
+    """g_w (T,) from ``(T,)`` waveform weights or ``(T, 2)`` gates that sum to 1, checked."""
+    array = np.asarray(gates, dtype=np.float64)
+    if array.ndim == 2:
+        if array.shape != (length, 2):
+            raise EmoInputError(f"gates must have shape ({length}, 2) or ({length},), got {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise EmoInputError("gates contain NaN or infinite values")
+        if np.max(np.abs(array.sum(axis=1) - 1.0)) > 1e-4:
+            raise EmoInputError("gates must sum to 1 at every step (g_w + g_s, a softmax)")
+        array = array[:, 0]
+    weights = _vector("gates", array, length)
+    if np.any(weights < -1e-6) or np.any(weights > 1 + 1e-6):
+        raise EmoInputError("gate weights must lie between 0 and 1")
+    return np.clip(weights, 0.0, 1.0)
+
+
+def plot_gates(times: Any, truth: Any, prediction: Any, gates: Any, *, corpus_label: str,
+               path: str | Path | None = None, mask: Any = None) -> Figure:
+    """One test segment of the W+S gated model: its predictions, and how it weighted the two towers.
+
+    Parameters
+    ----------
+    times : np.ndarray [shape=(T,)]
+        Label times in seconds from the segment's start (the end of each
+        label window), increasing.
+    truth : np.ndarray [shape=(T, 2)]
+        Gold-standard arousal and valence (NaN where unlabelled; drawn as gaps).
+    prediction : np.ndarray [shape=(T, 2)]
+        The W+S gated model's arousal and valence.
+    gates : np.ndarray [shape=(T, 2) or (T,)]
+        The model's fusion weights ``(g_w, g_s)`` at each label step (rows
+        sum to 1; from :func:`emo_lib.training.predict_gates`), or ``g_w``
+        alone.
+    corpus_label : str
+        Shown in the title.
+    path : str or pathlib.Path, optional, keyword-only
+        Where to write the PNG.
+    mask : np.ndarray [shape=(T,)], optional, keyword-only
+        1 for labelled frames, 0 for padding: padding is left out of the CCCs
+        and of the mean weight, and shaded grey in the gate panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three axes sharing the time axis (seconds): arousal and valence, each
+        with the ground truth and the W+S gated prediction in the styles of
+        :data:`LINE_STYLES` and the segment's CCC in the legend; then the
+        weight of the waveform tower ``g_w`` over time (a line, and a band
+        from 0 up to it in the waveform tower's colour of Figure 1), the
+        spectrogram tower's ``g_s = 1 - g_w`` filling the rest up to 1, and a
+        dashed line at 0.5, where the gated fusion equals the plain W+S
+        concatenation.
+
+    Raises
+    ------
+    EmoInputError
+        For arrays of the wrong shape, times that do not increase, gates
+        outside [0, 1] or not summing to 1, or a mask that is not 0/1.
+    """
+    label = _label(corpus_label)
+    times = _vector("times", times)
+    if np.any(np.diff(times) <= 0):
+        raise EmoInputError("times must increase")
+    length = times.size
+    traces = {}
+    for name, values in (("truth", truth), ("prediction", prediction)):
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape != (length, 2):
+            raise EmoInputError(f"{name} must have shape ({length}, 2) (arousal, valence), got {array.shape}")
+        for column, dimension in enumerate(DIMENSIONS):
+            _vector(f"{name} {dimension}", array[:, column], length, allow_nan=True)
+        traces[name] = array
+    g_w = _gate_weights(gates, length)
+    valid = np.ones(length, dtype=bool)
+    if mask is not None:
+        values = _vector("mask", mask, length)
+        if not np.all((values == 0) | (values == 1)):
+            raise EmoInputError("mask must hold 1 (labelled frame) or 0 (padding) only")
+        valid = values > 0
+
+    fig = Figure(figsize=(10.0, 7.5), layout="constrained")
+    grid = fig.add_gridspec(3, 1, height_ratios=(3.0, 3.0, 2.2))
+    first = None
+    for row, dimension in enumerate(DIMENSIONS):
+        ax = fig.add_subplot(grid[row], sharex=first)
+        first = first or ax
+        _prediction_axes(ax, times, traces["truth"][:, row], {"WSG": traces["prediction"][:, row]},
+                         dimension, valid)
+        ax.tick_params(labelbottom=False)
+    ax = fig.add_subplot(grid[2], sharex=first)
+    ax.fill_between(times, 0.0, g_w, step="pre", color=_GATE_COLOURS["waveform"],
+                    label="waveform tower, g_w")
+    ax.fill_between(times, g_w, 1.0, step="pre", color=_GATE_COLOURS["spectrogram"],
+                    label="spectrogram tower, g_s = 1 \u2212 g_w")
+    mean = float(np.mean(g_w[valid])) if valid.any() else float("nan")
+    ax.step(times, g_w, where="pre", color=LINE_STYLES["W"]["color"], linewidth=1.4,
+            label=f"g_w (mean {mean:.2f} on labelled frames)" if np.isfinite(mean) else "g_w")
+    ax.axhline(0.5, color="0.3", linestyle="--", linewidth=1.0, label="0.5: equal weights (= plain W+S)")
+    step = float(np.median(np.diff(times))) if length > 1 else float(times[0])
+    edges = np.flatnonzero(np.diff(np.r_[0, (~valid).astype(int), 0]))  # starts and ends of padded runs
+    for number, (start, stop) in enumerate(zip(edges[::2], edges[1::2])):
+        ax.axvspan(float(times[start]) - step, float(times[stop - 1]), color="0.85", zorder=3,
+                   label="not labelled (padding)" if number == 0 else "_padding")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlim(float(times[0]) - step, float(times[-1]))
+    ax.set_xlabel("time in segment (s)")
+    ax.set_ylabel("weight of each tower")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, title="fusion gate per label step", title_fontsize=8, **_LEGEND_RIGHT)
+    fig.suptitle(f"W+S gated on one test segment: predictions, and the weight it gave each tower "
+                 f"\u2014 {label}", fontsize=11)
     return save_figure(fig, path)
 
 

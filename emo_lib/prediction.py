@@ -2,7 +2,8 @@
 
 :func:`predict_audio` reads one file, preprocesses it as the model's training
 data were preprocessed, cuts it into the model's segments and blends their
-outputs into one trace at the model's label step.
+outputs into one trace at the model's label step. :func:`predict_audio_gates`
+does the same with the fusion weights of a W+S gated model.
 
 On top of it, for many files at once (what ``emo predict`` does):
 
@@ -40,6 +41,7 @@ from .io import atomic_write_json, atomic_write_text
 
 __all__ = [
     "predict_audio",
+    "predict_audio_gates",
     "write_trace_csv",
     "TABLE_COLUMNS",
     "VALUE_SCALE",
@@ -101,10 +103,56 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
     predictions : np.ndarray [shape=(n, 2)]
         Arousal and valence.
     """
+    from .training import predict_segments
+
+    return _audio_trace(model, path, predict_segments, batch_size=batch_size,
+                        label_convention=label_convention, overlap=overlap)
+
+
+def predict_audio_gates(model: keras.Model, path: str | Path, *, batch_size: int = 8,
+                        label_convention: str = "end", overlap: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The fusion weights of a W+S gated model over a whole audio file.
+
+    The file is read, preprocessed, cut and blended exactly as by
+    :func:`predict_audio`; the segments give the model's gates
+    (:func:`emo_lib.training.predict_gates`) instead of its predictions.
+    Blending averages the gates of overlapping segments, so each row still
+    sums to 1.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A WSG model (:func:`emo_lib.models.build_model` variant ``"WSG"``).
+    path, batch_size, label_convention, overlap
+        As for :func:`predict_audio`.
+
+    Returns
+    -------
+    times : np.ndarray [shape=(n,)]
+        Seconds; row ``i`` is label window ``i``.
+    gates : np.ndarray [shape=(n, 2)]
+        ``(g_w, g_s)``: the weights of the waveform and spectrogram towers.
+
+    Raises
+    ------
+    EmoInputError
+        For a model without fusion gates, or an audio file that cannot be read.
+    """
+    from .models import gate_model
+    from .training import predict_gates
+
+    gate_model(model)  # refuse a model without gates before the audio is read
+    return _audio_trace(model, path, predict_gates, batch_size=batch_size,
+                        label_convention=label_convention, overlap=overlap)
+
+
+def _audio_trace(model, path, predict, *, batch_size: int, label_convention: str,
+                 overlap: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``predict(model, segments, batch_size=...)`` -> (n_segments, T, 2) over a file, blended."""
     from .audio import load_audio
     from .dataset import PreprocessConfig, SegmentRef, SegmentSet, arrays_from_audio
     from .models import describe_model
-    from .training import model_input_names, predict_segments
+    from .training import model_input_names
 
     description = describe_model(model)
     step = description["label_step_ms"] / 1000.0
@@ -120,7 +168,7 @@ def predict_audio(model: keras.Model, path: str | Path, *, batch_size: int = 8,
     refs = [SegmentRef("audio", i, start, min(per_segment, n_windows - start))
             for i, start in enumerate(starts) if start < n_windows]
     segments = SegmentSet(refs, {"audio": arrays}, description["segment_seconds"], step)
-    predictions = predict_segments(model, segments, batch_size=batch_size)
+    predictions = predict(model, segments, batch_size=batch_size)
     # Overlapping segments are blended with triangular weights, so that every window is
     # mostly predicted from a segment where it has context on both sides.
     total = np.zeros((n_windows, 2), np.float64)

@@ -3,7 +3,7 @@
 Every evaluation run writes a ``metrics.json`` record::
 
     {"corpus": "semaine", "corpus_kind": "synthetic" | "real",
-     "variant": "baseline" | "W" | "S" | "WS", "seed": 0, "label_step_ms": 20,
+     "variant": "ridge" | "baseline" | "W" | "S" | "WS" | "WSG", "seed": 0, "label_step_ms": 20,
      "split": "random", "preset": "narrow",
      "metrics": {"ccc": {"concatenated": {"arousal": x, "valence": y},
                          "per_conversation": {...}},
@@ -42,6 +42,7 @@ __all__ = [
     "PAPER_SEGMENTS",
     "MODEL_LABELS",
     "MODEL_ORDER",
+    "BEYOND_PAPER_MODELS",
     "PROTOCOL_DESCRIPTIONS",
     "paper_corpus",
     "format_score",
@@ -80,12 +81,17 @@ MODEL_LABELS: dict[str, str] = {
     "W": "W only",
     "S": "S only",
     "WS": "W+S",
+    "WSG": "W+S gated",
 }
 """How each model variant is named in tables and sentences (the paper's names; the ridge
-floor of :mod:`emo_lib.floor` is ours, not the paper's)."""
+floor of :mod:`emo_lib.floor` and W+S gated are ours, not the paper's)."""
 
-MODEL_ORDER: tuple[str, ...] = ("ridge", "baseline", "W", "S", "WS")
-"""Order of the models in Table 1 (the floor first, then the paper's order)."""
+MODEL_ORDER: tuple[str, ...] = ("ridge", "baseline", "W", "S", "WS", "WSG")
+"""Order of the models in Table 1 (the floor first, then the paper's order, then W+S gated)."""
+
+BEYOND_PAPER_MODELS: tuple[str, ...] = ("WSG",)
+"""Models that go beyond the paper (the gated fusion its conclusion proposes): their Table 1
+row says so after the model's name, and their paper cells read "not in the paper"."""
 
 PROTOCOL_DESCRIPTIONS: dict[str, str] = {
     "concatenated": (
@@ -429,8 +435,8 @@ def table1(
     Returns
     -------
     pandas.DataFrame
-        One row per (corpus, corpus kind, model), models in the order baseline,
-        W, S, WS. Columns: ``corpus``, ``corpus_kind``, ``paper_corpus``,
+        One row per (corpus, corpus kind, model), models in the order of
+        :data:`MODEL_ORDER` (ridge, baseline, W, S, WS, WSG). Columns: ``corpus``, ``corpus_kind``, ``paper_corpus``,
         ``model``, ``model_label``, ``metric``, ``protocol``, ``preset``,
         ``split``, ``label_step_ms``, ``n_seeds``, ``seeds``, ``arousal_mean``,
         ``arousal_sd``, ``valence_mean``, ``valence_sd`` (sd with N-1, NaN for
@@ -534,7 +540,9 @@ def write_table1(
     corpus the numbers come from (a synthetic stand-in is named as such, with
     the statement that its numbers are not the paper's claims) and ``note``;
     then one row per (corpus, model) with our cell beside the paper's:
-    ``ours .612 ± .020 | paper .675``. The CSV holds every column of ``df``.
+    ``ours .612 ± .020 | paper .675``; the paper cells of a model it does not
+    have read "not in the paper", and a model of :data:`BEYOND_PAPER_MODELS`
+    is named "W+S gated (beyond the paper)". The CSV holds every column of ``df``.
     Both files are written atomically.
 
     Parameters
@@ -594,10 +602,13 @@ def write_table1(
         corpus = str(row["corpus"])
         if isinstance(row["paper_corpus"], str):
             corpus += f" ({row['paper_corpus']})"
+        model = str(row["model_label"])
+        if row.get("model") in BEYOND_PAPER_MODELS:
+            model += " (beyond the paper)"
         cells = [
             corpus,
             str(row["corpus_kind"]),
-            str(row["model_label"]),
+            model,
             str(int(row["n_seeds"])),
             _ours_cell(row, "arousal"),
             _paper_cell(row["paper_arousal"]),

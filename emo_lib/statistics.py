@@ -96,8 +96,10 @@ Claims
 each comparison at level ``alpha`` and reports a claim supported when every
 one of its comparisons is (an intersection-union test, which needs no
 multiplicity correction inside a claim). The four claims are tested
-separately, each at level ``alpha``. :func:`claims_summary` turns its output
-into a compact table to read.
+separately, each at level ``alpha``. :data:`BEYOND_PAPER_CLAIMS` holds the
+project's question beyond the paper (does W+S gated beat W+S?), tested by the
+same machinery. :func:`claims_summary` turns its output into a compact table
+to read.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ __all__ = [
     "paired_seed_test",
     "Claim",
     "PAPER_CLAIMS",
+    "BEYOND_PAPER_CLAIMS",
     "VERDICTS",
     "format_smallest_p",
     "test_claims",
@@ -1242,6 +1245,16 @@ PAPER_CLAIMS: tuple[Claim, ...] = (
     ),
 )
 """The four claims of the paper's section 5.2, in its order."""
+
+BEYOND_PAPER_CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "wsg_beats_ws",
+        "W+S gated beats W+S on arousal and valence",
+        tuple(("WSG", "WS", d) for d in DIMENSIONS),
+    ),
+)
+"""Claims beyond the paper, tested like its own (``claims=`` of :func:`test_claims`): the gated
+fusion of the paper's closing suggestion against the plain W+S concatenation, per dimension."""
 
 
 def format_smallest_p(p_value: float) -> str:

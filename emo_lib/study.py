@@ -1,6 +1,7 @@
 """The experiments behind Table 1: profiles, one experiment, the whole study.
 
-An *experiment* trains one model variant (baseline, W, S, W+S) with one seed on
+An *experiment* trains one model variant (the ridge floor, baseline, W, S, W+S
+and, beyond the paper, W+S gated) with one seed on
 one corpus split and evaluates it on the test conversations. The *study* runs
 every (corpus, variant, seed) of a :class:`Profile` and leaves one folder per
 experiment::
@@ -68,6 +69,7 @@ __all__ = [
     "comparison_frame",
     "results_note",
     "figure_example",
+    "gate_example",
     "experiment_dir",
     "load_study_corpora",
     "corpus_summary",
@@ -76,8 +78,9 @@ __all__ = [
     "segment_example",
 ]
 
-VARIANTS = ("ridge", "baseline", "W", "S", "WS")
-"""The models of Table 1: the linear floor (:mod:`emo_lib.floor`), then the paper's four in its order."""
+VARIANTS = ("ridge", "baseline", "W", "S", "WS", "WSG")
+"""The models of Table 1: the linear floor (:mod:`emo_lib.floor`), the paper's four in its order, then
+W+S gated (:func:`emo_lib.models.build_model` variant ``"WSG"``), beyond the paper."""
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,7 @@ def build_experiment_model(data: "CorpusData", variant: str, preset: str, seed: 
     ----------
     data : CorpusData
         Gives the label step and the spectrogram normalisation.
-    variant : {"baseline", "W", "S", "WS"}
+    variant : {"baseline", "W", "S", "WS", "WSG"}
     preset : str or ModelPreset
     seed : int
         Seeds the weights (``keras.utils.set_random_seed``).
@@ -329,13 +332,13 @@ def build_experiment_model(data: "CorpusData", variant: str, preset: str, seed: 
     keras.Model
         Not compiled.
     """
-    from .models import adapt_standardiser, build_model
+    from .models import adapt_standardiser, build_model, variant_inputs
 
     keras.utils.set_random_seed(seed)
     model = build_model(variant, data.label_step_ms, preset, spectrogram_norm=data.preprocess.spectrogram_norm)
     if variant == "baseline":
         adapt_standardiser(model, _standardiser_blocks(train_set, "compare"), input_name="compare")
-    if variant in ("S", "WS") and data.preprocess.spectrogram_norm == "train":
+    if "spectrogram" in variant_inputs(variant) and data.preprocess.spectrogram_norm == "train":
         adapt_standardiser(model, _standardiser_blocks(train_set, "spectrogram"), input_name="spectrogram")
     return model
 
@@ -381,7 +384,7 @@ def run_experiment(
     Parameters
     ----------
     data : CorpusData
-    variant : {"ridge", "baseline", "W", "S", "WS"}
+    variant : {"ridge", "baseline", "W", "S", "WS", "WSG"}
         ``"ridge"`` is the linear floor of :mod:`emo_lib.floor` (no training
         epochs: ``preset`` and ``train_config`` are recorded only).
     preset : str
@@ -572,7 +575,7 @@ def _run_in_workers(specs: list[dict[str, Any]], workers: int, *, verbose: int |
             raise
 
 
-_EXPECTED_COST = {"WS": 0, "baseline": 1, "W": 2, "S": 3, "ridge": 4}
+_EXPECTED_COST = {"WS": 0, "WSG": 0, "baseline": 1, "W": 2, "S": 3, "ridge": 4}
 """Order in which pending experiments are started: the longest first, so two workers finish together."""
 
 
@@ -1123,8 +1126,8 @@ def floor_claims():
     Returns
     -------
     tuple of emo_lib.statistics.Claim
-        One claim per deep model (W, S, W+S, baseline), each "beats the ridge
-        floor on arousal and valence".
+        One claim per deep model (baseline, W, S, W+S, W+S gated), each
+        "beats the ridge floor on arousal and valence".
     """
     from .results import MODEL_LABELS
     from .statistics import Claim
@@ -1132,7 +1135,7 @@ def floor_claims():
     return tuple(
         Claim(f"{variant}_beats_floor", f"{MODEL_LABELS[variant]} beats the ridge floor on arousal and valence",
               tuple((variant, "ridge", dimension) for dimension in ("arousal", "valence")))
-        for variant in ("baseline", "W", "S", "WS"))
+        for variant in ("baseline", "W", "S", "WS", "WSG"))
 
 
 def write_results(out_dir: str | Path, corpora: dict[str, Corpus], profile: str | Profile,
@@ -1161,13 +1164,17 @@ def write_results(out_dir: str | Path, corpora: dict[str, Corpus], profile: str 
     dict
         ``table`` (:func:`emo_lib.results.table1` with BCa intervals), ``claims``
         (the paper's claims, :func:`claims_table`), ``floor`` (each deep model
-        against the ridge floor), ``markdown`` (path of table1.md).
+        against the ridge floor), ``beyond`` (the claims beyond the paper,
+        :data:`emo_lib.statistics.BEYOND_PAPER_CLAIMS`: W+S gated against W+S,
+        on corpora with W+S gated runs), ``markdown`` (path of table1.md). In
+        ``claims.csv`` the ``kind`` column tells them apart: "paper's claim",
+        "floor check", "beyond the paper".
     """
     import pandas as pd
 
     from .io import atomic_write_text
     from .results import collect_runs, table1, write_table1
-    from .statistics import test_claims
+    from .statistics import BEYOND_PAPER_CLAIMS, test_claims
 
     profile = get_profile(profile)
     figures_dir = Path(figures_dir)
@@ -1176,20 +1183,23 @@ def write_results(out_dir: str | Path, corpora: dict[str, Corpus], profile: str 
     markdown, _ = write_table1(table, figures_dir / "table1.md", figures_dir / "table1.csv",
                                note=results_note(corpora, profile))
     claims = claims_table(out_dir, corpora, profile, alpha=alpha)
-    frames = []
+    frames: dict[str, list] = {"floor": [], "beyond": []}
     for name, corpus in corpora.items():
         by_model = _predictions_by_model(out_dir, name, profile)
-        if "ridge" not in by_model:
-            continue
-        frame = test_claims(by_model, corpus_label=corpus_label(corpus), alpha=alpha, claims=floor_claims())
-        frame.insert(0, "corpus", name)
-        frames.append(frame)
-    floor = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    everything = pd.concat([claims.assign(kind="paper's claim"), floor.assign(kind="floor check")],
-                           ignore_index=True)
+        for key, needed, claims_tested in (("floor", "ridge", floor_claims()),
+                                           ("beyond", "WSG", BEYOND_PAPER_CLAIMS)):
+            if needed not in by_model:
+                continue
+            frame = test_claims(by_model, corpus_label=corpus_label(corpus), alpha=alpha, claims=claims_tested)
+            frame.insert(0, "corpus", name)
+            frames[key].append(frame)
+    floor, beyond = (pd.concat(frames[key], ignore_index=True) if frames[key] else pd.DataFrame()
+                     for key in ("floor", "beyond"))
+    everything = pd.concat([claims.assign(kind="paper's claim"), floor.assign(kind="floor check"),
+                            beyond.assign(kind="beyond the paper")], ignore_index=True)
     atomic_write_text(figures_dir / "claims.csv", everything.drop(columns=["sentence"], errors="ignore")
                       .to_csv(index=False))
-    return {"table": table, "claims": claims, "floor": floor, "markdown": markdown}
+    return {"table": table, "claims": claims, "floor": floor, "beyond": beyond, "markdown": markdown}
 
 
 def comparison_frame(table, corpus_name: str):
@@ -1241,4 +1251,53 @@ def figure_example(out_dir: str | Path, data: CorpusData, *, seed: int | None = 
     conversation, segment = choose_example_segment(load_predictions(out_dir, data.corpus.name, "WS", seed))
     example = segment_example(out_dir, data, conversation, segment, seed=seed)
     example.update(conversation=conversation, segment=segment)
+    return example
+
+
+def gate_example(out_dir: str | Path, data: CorpusData, *, seed: int | None = None,
+                 conversation: str | None = None, segment: int | None = None) -> dict[str, Any]:
+    """One test segment of the W+S gated model with its fusion weights, for :func:`emo_lib.plots.plot_gates`.
+
+    The segment is the one of Figures 2 and 3 (:func:`choose_example_segment`
+    on the ground truth) unless ``conversation`` and ``segment`` are given.
+    The model's predictions are read from its ``predictions.csv``; its gates
+    are computed by the experiment's ``model.keras``
+    (:func:`emo_lib.training.predict_gates`).
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The study folder, with a finished WSG experiment of ``data``'s corpus.
+    data : CorpusData
+    seed : int, optional, keyword-only
+        Which WSG experiment (default 0).
+    conversation, segment : optional, keyword-only
+        A test segment to show instead.
+
+    Returns
+    -------
+    dict
+        What :func:`segment_example` returns for WSG, plus ``prediction``
+        (T, 2) the model's arousal and valence (NaN on unlabelled frames),
+        ``gates`` (T, 2) its ``(g_w, g_s)`` per label step, ``conversation``
+        and ``segment``.
+
+    Raises
+    ------
+    EmoInputError
+        When the WSG experiment has not finished, or the segment is not a
+        test segment.
+    """
+    from .models import load_model
+    from .training import predict_gates
+
+    seed = 0 if seed is None else seed
+    if conversation is None or segment is None:
+        conversation, segment = choose_example_segment(load_predictions(out_dir, data.corpus.name, "WSG", seed))
+    example = segment_example(out_dir, data, conversation, segment, seed=seed, variants=("WSG",))
+    model = load_model(experiment_dir(out_dir, data.corpus.name, "WSG", seed) / "model.keras", compile=False)
+    ref = next(ref for ref in data.test.segments if ref.conversation_id == conversation and ref.index == segment)
+    one = SegmentSet([ref], data.test.arrays, data.test.segment_seconds, data.test.label_step)
+    example.update(prediction=example["predictions"]["WSG"], gates=predict_gates(model, one)[0],
+                   conversation=conversation, segment=segment)
     return example

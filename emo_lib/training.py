@@ -57,6 +57,7 @@ __all__ = [
     "TrainingResult",
     "train_model",
     "predict_segments",
+    "predict_gates",
     "evaluate_model",
     "write_evaluation",
     "score_predictions",
@@ -506,6 +507,38 @@ def predict_segments(model: keras.Model, segments: SegmentSet, *, batch_size: in
     """
     batches = SegmentBatches(segments, batch_size, model_input_names(model))
     return np.asarray(model.predict(batches, verbose=verbose), dtype=np.float32)
+
+
+def predict_gates(model: keras.Model, segments: SegmentSet, *, batch_size: int = 16,
+                  verbose: int | str = 0) -> np.ndarray:
+    """The fusion weights of a W+S gated model for every segment of a set.
+
+    The segments are batched and predicted as by :func:`predict_segments`,
+    through :func:`emo_lib.models.gate_model`.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A WSG model.
+    segments : SegmentSet
+    batch_size : int, keyword-only
+    verbose : int or "auto", keyword-only
+
+    Returns
+    -------
+    np.ndarray [shape=(n_segments, T, 2)]
+        ``(g_w, g_s)``, the weights of the waveform and spectrogram towers at
+        each label step (they sum to 1); padded steps (beyond a segment's
+        length) have weights too, to be ignored.
+
+    Raises
+    ------
+    EmoInputError
+        For a model without fusion gates.
+    """
+    from .models import gate_model
+
+    return predict_segments(gate_model(model), segments, batch_size=batch_size, verbose=verbose)
 
 
 def score_predictions(table: dict[str, np.ndarray]) -> dict[str, Any]:

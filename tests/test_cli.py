@@ -201,6 +201,21 @@ def test_predict_flac_and_a_folder_with_a_bad_file(workspace):
     assert [row["file"] for row in rows].count("recordings/deeper/c.ogg") == 25
 
 
+def test_train_gated_model_then_predict(workspace):
+    emo(*TRAIN, "--variant", "WSG", "--epochs", "1", "--out", "wsg", cwd=workspace)
+    metrics = json.loads((workspace / "wsg" / "metrics.json").read_text())
+    assert metrics["variant"] == "WSG" and metrics["model"] == "WSG_40ms_tiny"
+    assert np.isfinite(metrics["metrics"]["ccc"]["concatenated"]["valence"])
+    assert "W+S gated" in (workspace / "wsg" / "MODEL.md").read_text()
+    rate = 22050
+    t = np.arange(int(rate * 7.0)) / rate
+    soundfile.write(workspace / "gated.wav", 0.3 * np.sin(2 * np.pi * 150 * t), rate)
+    emo("-q", "predict", "gated.wav", "--model", "wsg/model.keras", cwd=workspace)
+    rows = list(csv.DictReader((workspace / "gated.csv").open()))
+    assert len(rows) == 175 and all(np.isfinite(float(row["valence"])) for row in rows)
+    assert json.loads((workspace / "gated.json").read_text())["model"]["variant"] == "WSG"
+
+
 def test_failing_notebook_is_one_line_and_exit_2(tmp_path):
     folder = tmp_path / "nb"
     folder.mkdir()

@@ -20,6 +20,7 @@ from emo_lib.layers import (
     FFT_MIN_KERNEL,
     CrossChannelMaxPool,
     FFTConv1D,
+    GatedFusion,
     fft_block_plan,
     make_conv1d,
 )
@@ -346,6 +347,45 @@ def test_cross_channel_max_pool_bad_sizes():
         CrossChannelMaxPool(5)(np.zeros((1, 3, 12), "float32"))
     layer = CrossChannelMaxPool(6, name="pool")
     assert CrossChannelMaxPool.from_config(layer.get_config()).pool_size == 6
+
+
+# ----------------------------------------------------------------------------
+# GatedFusion
+# ----------------------------------------------------------------------------
+
+
+def test_gated_fusion_against_numpy():
+    rng = np.random.default_rng(4)
+    waveform = rng.normal(size=(2, 6, 3)).astype("float32")
+    spectrogram = rng.normal(size=(2, 6, 5)).astype("float32")
+    logits = rng.normal(size=(2, 6, 2)) * 2
+    gate = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype("float32")
+    got = np.asarray(GatedFusion()([waveform, spectrogram, gate]))
+    want = np.concatenate([2 * gate[..., :1] * waveform, 2 * gate[..., 1:] * spectrogram], axis=-1)
+    assert got.shape == (2, 6, 8)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # Equal gates give the plain concatenation; a gate of (1, 0) doubles one tower and drops the other.
+    half = np.full((2, 6, 2), 0.5, "float32")
+    np.testing.assert_allclose(np.asarray(GatedFusion()([waveform, spectrogram, half])),
+                               np.concatenate([waveform, spectrogram], -1), rtol=1e-6)
+    one_sided = np.stack([np.ones((2, 6)), np.zeros((2, 6))], -1).astype("float32")
+    out = np.asarray(GatedFusion()([waveform, spectrogram, one_sided]))
+    np.testing.assert_allclose(out[..., :3], 2 * waveform, rtol=1e-6)
+    assert not out[..., 3:].any()
+    assert GatedFusion().compute_output_shape([(None, 6, 3), (None, 6, 5), (None, 6, 2)]) == (None, 6, 8)
+
+
+def test_gated_fusion_serialises_and_refuses_bad_inputs():
+    layer = GatedFusion(name="fusion")
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(again, GatedFusion) and again.name == "fusion" and not again.weights
+    x, y = np.zeros((1, 4, 3), "float32"), np.zeros((1, 4, 2), "float32")
+    with pytest.raises(EmoInputError, match="2 values per step"):
+        GatedFusion()([x, y, np.zeros((1, 4, 3), "float32")])
+    with pytest.raises(EmoInputError, match="steps"):
+        GatedFusion()([x, np.zeros((1, 5, 2), "float32"), np.zeros((1, 4, 2), "float32")])
+    with pytest.raises(EmoInputError, match="expects"):
+        GatedFusion()([x, y])
 
 
 # ----------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from emo_lib.errors import EmoInputError
 from emo_lib.features import silent_frame
 from emo_lib.layers import make_conv1d
 from emo_lib.metrics import ccc_loss
-from emo_lib.models import adapt_standardiser, build_model, describe_model, load_model
+from emo_lib.models import (adapt_standardiser, build_model, copy_weights, describe_model, gate_model,
+                             load_model)
 
 PAPER_COUNTS = {
     ("WS", 20): 4_762_834,
@@ -28,9 +29,13 @@ PAPER_COUNTS = {
     ("W", 40): 2_465_490,
     ("S", 20): 921_090,
     ("S", 40): 1_248_770,
+    # W+S gated: W+S and the gate, Dense(2) on both towers' steps (640 values at 20 ms, 1,280 at 40 ms).
+    ("WSG", 20): 4_762_834 + (640 * 2 + 2),
+    ("WSG", 40): 6_073_554 + (1280 * 2 + 2),
 }
 INPUTS = {"W": {"waveform", "frame_mask"}, "S": {"spectrogram", "frame_mask"},
-          "WS": {"waveform", "spectrogram", "frame_mask"}, "baseline": {"compare", "frame_mask"}}
+          "WS": {"waveform", "spectrogram", "frame_mask"}, "WSG": {"waveform", "spectrogram", "frame_mask"},
+          "baseline": {"compare", "frame_mask"}}
 WAVE_LAYERS = {"waveform", "wave_conv1", "wave_pool", "wave_dropout1", "wave_conv2",
                "wave_channel_pool", "wave_dropout2", "wave_to_steps"}
 SPEC_LAYERS = {"spectrogram", "spec_conv1", "spec_pool", "spec_dropout1", "spec_conv2",
@@ -40,9 +45,10 @@ LAYERS = {
     "W": WAVE_LAYERS | HEAD_LAYERS,
     "S": SPEC_LAYERS | HEAD_LAYERS,
     "WS": WAVE_LAYERS | SPEC_LAYERS | {"fusion"} | HEAD_LAYERS,
+    "WSG": WAVE_LAYERS | SPEC_LAYERS | {"gate_features", "fusion_gate", "fusion"} | HEAD_LAYERS,
     "baseline": {"compare", "compare_standardise"} | HEAD_LAYERS,
 }
-ALL_MODELS = [(variant, step) for variant in ("W", "S", "WS", "baseline") for step in (20, 40)]
+ALL_MODELS = [(variant, step) for variant in ("W", "S", "WS", "WSG", "baseline") for step in (20, 40)]
 FFT_AVAILABLE = not isinstance(make_conv1d(2, 8, implementation="fft"), keras.layers.Conv1D)
 
 
@@ -75,6 +81,13 @@ def test_paper_parameter_counts(variant, step):
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == PAPER_COUNTS[variant, step]
 
 
+def test_gated_paper_counts_are_the_stated_numbers():
+    assert PAPER_COUNTS["WSG", 20] == 4_764_116 and PAPER_COUNTS["WSG", 40] == 6_076_116
+    model = build_model("WSG", 40)
+    assert tuple(model.get_layer("fusion_gate").kernel.shape) == (1280, 2)
+    assert model.get_layer("fusion_gate").get_config()["activation"] == "softmax"
+
+
 def test_baseline_parameter_count():
     model = build_model("baseline", 40, n_features=6373)
     trainable = blstm_params(6373, 256) + blstm_params(512, 256) + (512 * 2 + 2)
@@ -102,13 +115,15 @@ def test_names_and_shapes(variant, step):
     assert tuple(model.outputs[0].shape) == (None, steps, 2)
     assert {layer.name for layer in model.layers} == LAYERS[variant]
     assert model.get_layer("emotion").get_config()["activation"] == "linear"
-    units = 256 if variant in ("WS", "baseline") else 128
+    units = 256 if variant in ("WS", "WSG", "baseline") else 128
     assert tuple(model.get_layer("blstm2").output.shape) == (None, steps, 2 * units)
     for tower in ("wave_to_steps", "spec_to_steps"):
         if tower in {layer.name for layer in model.layers}:
             assert tuple(model.get_layer(tower).output.shape) == (None, steps, 96000 // steps)
-    if variant == "WS":
+    if variant in ("WS", "WSG"):
         assert tuple(model.get_layer("fusion").output.shape) == (None, steps, 2 * 96000 // steps)
+    if variant == "WSG":
+        assert tuple(model.get_layer("fusion_gate").output.shape) == (None, steps, 2)
 
 
 def test_paper_layer_settings():
@@ -263,6 +278,91 @@ def test_describe_model(variant, step):
     without = build_model(variant, step, "tiny", n_features=5, frame_mask=False)
     assert describe_model(without)["frame_mask"] is False
     assert {t.name for t in without.inputs} == INPUTS[variant] - {"frame_mask"}
+
+
+# ----------------------------------------------------------------------------
+# W+S gated
+# ----------------------------------------------------------------------------
+
+
+def _ws_and_gated_with_equal_gates(**kwargs):
+    """A tiny WSG model and a WS model holding its weights, the gate's Dense set to zero (0.5 / 0.5)."""
+    keras.utils.set_random_seed(2)
+    gated = build_model("WSG", 20, "tiny", **kwargs)
+    plain = build_model("WS", 20, "tiny", **kwargs)
+    copied = copy_weights(gated, plain)  # every layer of WS is in WSG, by name
+    assert "blstm1" in copied and "fusion_gate" not in copied
+    gate = gated.get_layer("fusion_gate")
+    gate.set_weights([np.zeros_like(w) for w in gate.get_weights()])
+    return gated, plain
+
+
+def run(model, inputs):
+    """The model's output for one batch (inference: dropout off)."""
+    return np.asarray(model.predict_on_batch(inputs))
+
+
+def test_equal_gates_give_the_plain_ws_model():
+    gated, plain = _ws_and_gated_with_equal_gates()
+    inputs, _ = random_batch(plain, 2, seed=3)
+    inputs["frame_mask"][1, 200:] = 0  # a padded segment too
+    np.testing.assert_allclose(run(gate_model(gated), inputs), 0.5, atol=1e-7)
+    want = run(plain, inputs)
+    np.testing.assert_allclose(run(gated, inputs), want, rtol=1e-5, atol=1e-5)
+    # A gate that is not even changes the function: the test above can fail.
+    gate = gated.get_layer("fusion_gate")
+    gate.set_weights([gate.get_weights()[0], np.array([2.0, -2.0], np.float32)])
+    assert np.abs(run(gated, inputs) - want).max() > 1e-4
+    with pytest.raises(EmoInputError, match="fusion_gate"):
+        copy_weights(plain, gated)  # WS has no gate to give
+
+
+def test_describe_model_tells_ws_from_wsg():
+    gated, plain = _ws_and_gated_with_equal_gates(frame_mask=False)
+    assert describe_model(plain)["variant"] == "WS" and describe_model(gated)["variant"] == "WSG"
+    assert describe_model(gated)["preset"] == "tiny" and describe_model(gated)["frame_mask"] is False
+    # The gate layer decides, not the name.
+    renamed = keras.Model(gated.inputs, gated.outputs, name="WS_20ms_tiny")
+    assert describe_model(renamed)["variant"] == "WSG" and describe_model(renamed)["preset"] is None
+    for norm in ("train", "conversation"):
+        assert describe_model(build_model("WSG", 40, "tiny", spectrogram_norm=norm))["spectrogram_norm"] == norm
+
+
+def test_gated_model_saves_reloads_and_gives_its_gates(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = build_model("WSG", 40, "tiny", spectrogram_norm="train", long_conv="fft")
+    assert model.name == "WSG_40ms_tiny"
+    adapt_standardiser(model, np.random.default_rng(1).normal(2.0, 3.0, (2, 600, 40, 3)),
+                       input_name="spectrogram")
+    inputs, _ = random_batch(model, 2)
+    gates = gate_model(model)
+    assert gates.name == "WSG_40ms_tiny_gates"
+    assert {t.name for t in gates.inputs} == INPUTS["WSG"]
+    values = run(gates, inputs)
+    assert values.shape == (2, 150, 2)
+    np.testing.assert_allclose(values.sum(-1), 1.0, atol=1e-6)
+    assert np.all(values > 0) and np.ptp(values[..., 0]) > 0  # a weight per step, not a constant
+    predictions = run(model, inputs)
+
+    model.save(tmp_path / "wsg.keras")
+    loaded = load_model(tmp_path / "wsg.keras", compile=False)
+    assert describe_model(loaded) == describe_model(model)
+    assert type(loaded.get_layer("fusion")) is type(model.get_layer("fusion"))
+    np.testing.assert_allclose(run(loaded, inputs), predictions, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(run(gate_model(loaded), inputs), values, rtol=1e-6, atol=1e-7)
+    # The same weights in the model with the direct long convolution compute the same function.
+    direct = build_model("WSG", 40, "tiny", spectrogram_norm="train", long_conv="direct")
+    assert isinstance(direct.get_layer("wave_conv2"), keras.layers.Conv1D)
+    assert "fusion_gate" in copy_weights(loaded, direct)
+    np.testing.assert_allclose(run(direct, inputs), predictions, rtol=1e-4, atol=1e-5)
+
+
+def test_gate_model_refuses_models_without_a_gate():
+    for variant in ("WS", "S"):
+        with pytest.raises(EmoInputError, match="no fusion_gate layer"):
+            gate_model(build_model(variant, 40, "tiny"))
+    with pytest.raises(EmoInputError, match="keras.Model"):
+        gate_model("WSG_40ms_tiny")
 
 
 def _padded_segment(model_seconds, valid_seconds, seed=0):
@@ -515,9 +615,10 @@ from emo_lib.metrics import ccc_loss, ccc_metrics
 from emo_lib.models import build_model, describe_model, load_model
 assert keras.backend.backend() == "jax"
 counts = {{(v, s): build_model(v, s, "paper", long_conv="fft").count_params()
-           for v in ("W", "S", "WS") for s in (20, 40)}}
+           for v in ("W", "S", "WS", "WSG") for s in (20, 40)}}
 assert counts == {{("W", 20): 2137810, ("W", 40): 2465490, ("S", 20): 921090, ("S", 40): 1248770,
-                   ("WS", 20): 4762834, ("WS", 40): 6073554}}, counts
+                   ("WS", 20): 4762834, ("WS", 40): 6073554, ("WSG", 20): 4764116,
+                   ("WSG", 40): 6076116}}, counts
 keras.utils.set_random_seed(0)
 m = build_model("WS", 40, "tiny", long_conv="fft")
 m.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss=ccc_loss, metrics=ccc_metrics())

@@ -101,7 +101,7 @@ def box_texts(fig):
     return [t.get_text() for t in fig.axes[-1].texts if t.get_text()]
 
 
-@pytest.mark.parametrize("variant", ["W", "S", "WS"])
+@pytest.mark.parametrize("variant", ["W", "S", "WS", "WSG"])
 def test_figure1_lists_every_layer(variant, segment, tmp_path):
     wave, spec = segment
     model = build_model(variant, 20, preset="tiny")
@@ -123,6 +123,8 @@ def test_figure1_lists_every_layer(variant, segment, tmp_path):
         assert bar.get_ylabel()  # every colour bar labelled
     assert LABEL in fig._suptitle.get_text()
     assert f"{model.count_params():,} parameters" in fig._suptitle.get_text()
+    if variant == "WSG":
+        assert fig._suptitle.get_text().startswith("W+S gated model")
 
 
 def test_figure1_places_towers_left_and_right_and_frame_mask_aside(segment):
@@ -649,3 +651,46 @@ def test_plot_hidden_cells(segment, tmp_path):
         plots.plot_hidden_cells(copies, hidden, corpus_label=LABEL, outputs={"other": 1.0})
     with pytest.raises(EmoInputError, match="non-empty"):
         plots.plot_hidden_cells({}, hidden, corpus_label=LABEL)
+
+
+# ---------------------------------------------------------------------------
+# W+S gated: the fusion weights over one segment
+# ---------------------------------------------------------------------------
+
+def test_plot_gates(traces, tmp_path):
+    truth, predictions = traces
+    truth2 = np.c_[truth, -truth]
+    prediction = np.c_[predictions["WS"], -0.8 * truth]
+    g_w = 0.5 + 0.4 * np.sin(TIMES * 2)
+    mask = np.ones(T)
+    mask[280:] = 0
+    path = tmp_path / "gates.png"
+    fig = plots.plot_gates(TIMES, np.where(mask[:, None] > 0, truth2, np.nan), prediction,
+                           np.c_[g_w, 1 - g_w], mask=mask, corpus_label=LABEL, path=path)
+    check_png(fig, path)
+    arousal, valence, gate = main_axes(fig)
+    for ax, dimension in ((arousal, "arousal"), (valence, "valence")):
+        labels = [line.get_label() for line in ax.get_lines()]
+        assert labels[0] == "ground truth" and labels[1].startswith("W + S gated: CCC ")
+        assert ax.get_ylabel().startswith(dimension)
+    assert arousal.get_lines()[1].get_linestyle() != valence.get_lines()[0].get_linestyle()
+    assert np.allclose(valence.get_lines()[1].get_ydata(), prediction[:, 1])
+    assert gate.get_xlabel() == "time in segment (s)" and gate.get_ylim() == (0.0, 1.0)
+    step_line = next(line for line in gate.get_lines() if line.get_label().startswith("g_w"))
+    assert np.allclose(step_line.get_ydata(), g_w)
+    assert f"mean {g_w[:280].mean():.2f}" in step_line.get_label()
+    legend = [text.get_text() for text in gate.get_legend().get_texts()]
+    assert "spectrogram tower, g_s = 1 \u2212 g_w" in legend and "not labelled (padding)" in legend
+    assert any(text.startswith("0.5: equal weights") for text in legend)
+    assert gate.get_xlim()[1] == pytest.approx(TIMES[-1]) and gate.get_xlim()[0] == pytest.approx(0.0)
+    assert LABEL in fig._suptitle.get_text() and clear_of(fig, gate.get_legend(), [gate])
+    # g_w alone draws the same figure
+    alone = plots.plot_gates(TIMES, truth2, prediction, g_w, corpus_label=LABEL)
+    assert np.allclose(next(line for line in main_axes(alone)[2].get_lines()
+                            if line.get_label().startswith("g_w")).get_ydata(), g_w)
+    with pytest.raises(EmoInputError, match="sum to 1"):
+        plots.plot_gates(TIMES, truth2, prediction, np.c_[g_w, g_w], corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="between 0 and 1"):
+        plots.plot_gates(TIMES, truth2, prediction, g_w + 1, corpus_label=LABEL)
+    with pytest.raises(EmoInputError, match="prediction must have shape"):
+        plots.plot_gates(TIMES, truth2, prediction[:, 0], g_w, corpus_label=LABEL)

@@ -26,6 +26,37 @@ def test_predict_audio_any_length_rate_and_channels(tmp_path):
     assert lines[0] == "time,arousal,valence" and len(lines) == n + 1
 
 
+def test_gates_over_an_audio_file_and_a_segment_set(tmp_path):
+    from emo_lib.models import gate_model
+    from emo_lib.prediction import predict_audio_gates
+    from emo_lib.training import predict_gates, predict_segments
+
+    from synthetic_arrays import make_segment_set
+
+    keras.utils.set_random_seed(1)
+    model = build_model("WSG", 40, "tiny")
+    path = tmp_path / "talk.wav"
+    rate, seconds = 16000, 9.0  # two half-overlapping segments and a padded third
+    t = np.arange(int(rate * seconds)) / rate
+    soundfile.write(path, 0.3 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(t)), rate, subtype="PCM_16")
+    times, gates = predict_audio_gates(model, path)
+    emotion_times, _ = predict_audio(model, path)
+    assert gates.shape == (int(seconds / 0.04), 2)
+    np.testing.assert_array_equal(times, emotion_times)
+    np.testing.assert_allclose(gates.sum(axis=1), 1.0, atol=1e-5)
+    assert np.ptp(gates[:, 0]) > 0
+    # On a segment set: the gate model's outputs for the set's batches.
+    segments = make_segment_set(1, 12.0, seed=2)
+    per_segment = predict_gates(model, segments, batch_size=1)
+    assert per_segment.shape == (len(segments), 150, 2)
+    np.testing.assert_allclose(per_segment, predict_segments(gate_model(model), segments), atol=1e-6)
+    np.testing.assert_allclose(per_segment.sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(EmoInputError, match="fusion_gate"):
+        predict_audio_gates(build_model("WS", 40, "tiny"), path)
+    with pytest.raises(EmoInputError, match="fusion_gate"):
+        predict_gates(build_model("S", 40, "tiny"), segments)
+
+
 # ----------------------------------------------------------------------------
 # Many files: predict_files, the table and the sidecar
 # ----------------------------------------------------------------------------

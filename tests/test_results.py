@@ -74,7 +74,10 @@ def test_paper_numbers_are_exact():
     assert results.PAPER_MCC_SEMAINE_WS == (0.682, 0.511)
     assert results.PAPER_SEGMENTS == {"SEMAINE": (934, 396), "RECOLA": (800, 350)}
     assert results.MODEL_LABELS == {"ridge": "Ridge floor", "baseline": "Baseline", "W": "W only",
-                                    "S": "S only", "WS": "W+S"}
+                                    "S": "S only", "WS": "W+S", "WSG": "W+S gated"}
+    # W+S gated goes beyond the paper: no paper number for it either.
+    assert not any(model == "WSG" for _, model in results.PAPER_TABLE1)
+    assert results.MODEL_ORDER[-2:] == ("WS", "WSG") and results.BEYOND_PAPER_MODELS == ("WSG",)
     # The floor is the project's own row: the paper has no number for it.
     assert not any(model == "ridge" for _, model in results.PAPER_TABLE1)
 
@@ -227,3 +230,18 @@ def test_pearson_table(tmp_path, runs):
     assert "paper .682" in md.read_text(encoding="utf-8")
     with pytest.raises(EmoInputError, match="no SEMAINE runs"):
         results.pearson_table([r for r in runs if r["corpus"] != "semaine"])
+
+
+def test_gated_row_follows_ws_and_is_beyond_the_paper(tmp_path, runs):
+    runs = runs + [run_record("semaine", "synthetic", "WSG", s, (0.7, 0.5, 0.6, 0.4)) for s in range(2)]
+    runs.append(run_record("semaine", "synthetic", "ridge", 0, (0.2, 0.1, 0.2, 0.1)))
+    table = results.table1(runs)
+    assert list(table.model[table.corpus == "semaine"]) == ["ridge", "baseline", "W", "S", "WS", "WSG"]
+    gated = table[(table.corpus == "semaine") & (table.model == "WSG")].iloc[0]
+    assert gated.model_label == "W+S gated" and math.isnan(gated.paper_arousal) and gated.n_seeds == 2
+    md, _ = results.write_table1(table, tmp_path / "t.md", tmp_path / "t.csv", note="note")
+    rows = {line.split(" | ")[2]: line for line in md.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| semaine")}
+    assert "W+S gated (beyond the paper)" in rows
+    assert rows["W+S gated (beyond the paper)"].count("| not in the paper |") == 2
+    assert rows["W+S"].count("| paper .") == 2 and "Ridge floor" in rows  # other rows unchanged

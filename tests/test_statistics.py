@@ -635,3 +635,21 @@ def test_claims_take_every_model_of_model_labels():
     with pytest.raises(EmoInputError, match="unknown model"):
         st.test_claims(models, corpus_label="X",
                        claims=[st.Claim("bad", "W beats GRU", (("W", "GRU", "arousal"),))])
+
+
+def test_beyond_the_paper_claim_wsg_beats_ws():
+    (claim,) = st.BEYOND_PAPER_CLAIMS
+    assert claim.key == "wsg_beats_ws" and claim.text == "W+S gated beats W+S on arousal and valence"
+    assert claim.comparisons == (("WSG", "WS", "arousal"), ("WSG", "WS", "valence"))
+    truth = truth_table(8, 30, seed=2)
+    models = {"WS": [predict(truth, (0.3, 0.3), seed=1)],
+              "WSG": [predict(truth, (0.1, 0.6), seed=2)]}  # better on arousal, worse on valence
+    table = st.test_claims(models, corpus_label="SEMAINE", claims=st.BEYOND_PAPER_CLAIMS)
+    assert list(table.dimension) == ["arousal", "valence"]
+    assert list(table.verdict) == ["supported", "not supported"]
+    assert not table.claim_supported.any() and (table.claim_verdict == "not supported").all()
+    assert table.sentence.iloc[0].startswith("On SEMAINE, W+S gated beats W+S on arousal (CCC ")
+    summary = st.claims_summary(table)
+    assert list(summary.comparison) == ["W+S gated > W+S"] * 2
+    missing = st.test_claims({"WS": models["WS"]}, corpus_label="SEMAINE", claims=st.BEYOND_PAPER_CLAIMS)
+    assert not missing.tested.any() and "no predictions of W+S gated" in missing.sentence.iloc[0]

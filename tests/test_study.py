@@ -50,3 +50,39 @@ def test_baseline_is_standardised_with_training_statistics_only(tmp_path):
     again = run_experiment(data, "baseline", preset="tiny", out_dir=tmp_path / "run",
                            train_config=TrainConfig(batch_size=2, max_epochs=1, seed=0), verbose=0)
     assert again == saved
+
+
+def test_gated_experiment_model_and_its_gate_example(tmp_path):
+    from emo_lib.corpora.base import Conversation
+    from emo_lib.study import build_experiment_model, experiment_dir, gate_example
+    from emo_lib.training import predict_segments, write_evaluation
+
+    train = make_segment_set(2, seed=1, prefix="train")
+    test = make_segment_set(1, seed=3, prefix="test")
+    for arrays in train.arrays.values():
+        arrays.spectrogram = arrays.spectrogram * 3.0 + 5.0
+    conversations = [Conversation(cid, "recola", cid, tmp_path / f"{cid}.wav", 0.04,
+                                  arrays.label_times, arrays.labels,
+                                  words=[(1.0, 1.5, "hello"), (7.0, 7.5, "hello")])
+                     for cid, arrays in test.arrays.items()]
+    corpus = Corpus(name="recola", root=tmp_path, conversations=conversations)
+    split = Split("recola", "random", 0, train.conversation_ids, [], test.conversation_ids)
+    data = CorpusData(corpus, split, train, test, test, PreprocessConfig(spectrogram_norm="train"))
+    model = build_experiment_model(data, "WSG", "tiny", 0, train)
+    # The spectrogram standardiser of the gated model is set from the training frames, as for S and WS.
+    frames = np.concatenate([a.spectrogram for a in train.arrays.values()]).astype(np.float64)
+    layer = model.get_layer("spectrogram_standardise")
+    np.testing.assert_allclose(np.asarray(layer.adapt_mean), frames.mean(0), rtol=1e-4)
+    folder = experiment_dir(tmp_path / "study", "recola", "WSG", 0)
+    folder.mkdir(parents=True)
+    model.save(folder / "model.keras")
+    write_evaluation(predict_segments(model, test), test, folder, model_name=model.name)
+
+    example = gate_example(tmp_path / "study", data)
+    assert example["gates"].shape == (150, 2) and example["prediction"].shape == (150, 2)
+    np.testing.assert_allclose(example["gates"].sum(-1), 1.0, atol=1e-5)
+    assert example["conversation"] == "test0" and example["words"][0][2] == "hello"
+    chosen = test.segments.index(next(r for r in test.segments if r.index == example["segment"]))
+    np.testing.assert_allclose(example["prediction"], predict_segments(model, test)[chosen], atol=1e-5)
+    with pytest.raises(EmoInputError, match="no predictions"):
+        gate_example(tmp_path / "elsewhere", data)
