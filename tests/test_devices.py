@@ -92,3 +92,14 @@ def test_batch_must_split_evenly():
         TrainConfig(batch_size=50, devices=3)
     with pytest.raises(EmoInputError, match="devices must be"):
         TrainConfig(devices=0)
+
+
+def test_command_line_refuses_too_many_devices(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env.pop("KERAS_BACKEND", None)
+    result = subprocess.run([sys.executable, "-m", "emo_lib", "train", "--corpus", "recola", "--root", "nowhere",
+                             "--variant", "S", "--out", "run", "--devices", "64", "--batch-size", "64"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "64 devices asked for" in result.stderr and "set_logical_device_configuration" in result.stderr
+    assert not (tmp_path / "run").exists()  # refused before the corpus is read
