@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "or normalised per band over each conversation (conversation)")
     train.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                        help="XLA compilation (auto: on when the model has a long direct convolution)")
+    train.add_argument("--devices", type=int, default=None, metavar="N",
+                       help="train data-parallel on N devices of the Keras backend (default 1): "
+                            "keras.distribution.DataParallel on JAX (a step equals one device's step on the "
+                            "same batch), tf.distribute.MirroredStrategy on TensorFlow (the loss is the mean "
+                            "of each device's 1 - CCC on its share of the batch). The batch size is the global "
+                            "batch and must be a multiple of N. On a CPU, JAX shows N devices with "
+                            "XLA_FLAGS=--xla_force_host_platform_device_count=N")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT")
     train.add_argument("--progress", choices=("bar", "epoch", "none"), default="bar",
                        help="a progress bar per epoch (default), one line per epoch, or nothing")
@@ -368,7 +375,8 @@ def _train_config(args):
     for field, value in (("max_epochs", args.epochs), ("min_epochs", args.min_epochs),
                          ("patience", args.patience), ("batch_size", args.batch_size),
                          ("learning_rate", args.learning_rate), ("lr_schedule", args.lr_schedule),
-                         ("lr_patience", args.lr_patience), ("refit", args.refit)):
+                         ("lr_patience", args.lr_patience), ("refit", args.refit),
+                         ("devices", args.devices)):
         if value is not None:
             changes[field] = value
     if args.ema is not None:
@@ -380,12 +388,14 @@ def _train_config(args):
 
 def _cmd_train(args) -> int:
     from .config import get_preset
+    from .devices import choose_devices
     from .study import run_experiment
 
     preset = get_preset(args.preset)
     if args.long_conv:
         preset = preset.replace(long_conv=args.long_conv)
     config = _train_config(args)
+    choose_devices(config.devices)  # too few devices: said before the corpus is read
     if (args.out / "metrics.json").exists():
         raise EmoInputError("the run folder already holds a finished run", path=args.out)
     if (args.out / "state.json").exists() and not args.resume:

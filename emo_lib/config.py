@@ -173,6 +173,12 @@ class TrainConfig:
         Compile with XLA. Here ``"auto"`` turns XLA on when the model has a long
         direct convolution (whose gradient is extremely slow without XLA on a
         CPU; Keras's own "auto" means no XLA on a CPU) and off otherwise.
+    devices : int
+        Train data-parallel on this many devices of the Keras backend
+        (:mod:`emo_lib.devices`: ``keras.distribution.DataParallel`` on JAX,
+        ``tf.distribute.MirroredStrategy`` on TensorFlow). ``batch_size`` stays
+        the global batch and must be a multiple of it. 1 (the default)
+        distributes nothing.
     """
 
     batch_size: int = 50
@@ -191,6 +197,7 @@ class TrainConfig:
     validation_fraction: float = 0.2
     seed: int = 0
     jit_compile: bool | str = "auto"
+    devices: int = 1
 
     def __post_init__(self):
         def bad(message):
@@ -222,6 +229,11 @@ class TrainConfig:
             bad(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
         if self.jit_compile not in (True, False, "auto"):
             bad(f"jit_compile must be True, False or 'auto', got {self.jit_compile!r}")
+        if isinstance(self.devices, bool) or int(self.devices) != self.devices or self.devices < 1:
+            bad(f"devices must be a whole number of at least 1, got {self.devices!r}")
+        if int(self.batch_size) % int(self.devices):
+            bad(f"batch_size ({self.batch_size}) is the global batch, split evenly over the {self.devices} "
+                f"devices: it must be a multiple of {self.devices}")
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed."""

@@ -126,6 +126,46 @@ def _default_accumulator_dtype() -> str:
     return "float64"
 
 
+def _replica_states(state) -> list[tuple]:
+    """The metric state of each replica, or the one state.
+
+    Under ``tf.distribute`` strategies with several replicas, Keras keeps a
+    metric's variables per replica (synchronised on read) and reading one
+    outside the replicas sums the replicas' values: right for counts and
+    sums, wrong for means and centred moments. This reads each replica's
+    values instead.
+    """
+    values = [variable.value for variable in state]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        parts = [getattr(value, "values", None) for value in values]
+        if (tf.distribute.in_cross_replica_context() and all(isinstance(p, tuple) for p in parts)
+                and len(parts[0]) > 1):
+            return [tuple(p[replica] for p in parts) for replica in range(len(parts[0]))]
+    return [tuple(values)]
+
+
+def _merged_replicas(state) -> tuple:
+    """One state from the replicas' (Chan et al.'s update; the first replica's shifts are kept)."""
+    replicas = _replica_states(state)
+    n_a, shift_x, shift_y, mean_xa, mean_ya, m_xx, m_yy, m_xy = (ops.convert_to_tensor(v) for v in replicas[0])
+    for other in replicas[1:]:
+        n_b, shift_xb, shift_yb, mean_xb, mean_yb, m_xx_b, m_yy_b, m_xy_b = (ops.convert_to_tensor(v) for v in other)
+        # the replica's means relative to the first replica's shifts
+        delta_x = (shift_xb - shift_x) + mean_xb - mean_xa
+        delta_y = (shift_yb - shift_y) + mean_yb - mean_ya
+        n = n_a + n_b
+        share = n_b / ops.maximum(n, 1.0)
+        cross = n_a * share
+        mean_xa, mean_ya = mean_xa + delta_x * share, mean_ya + delta_y * share
+        m_xx = m_xx + m_xx_b + delta_x * delta_x * cross
+        m_yy = m_yy + m_yy_b + delta_y * delta_y * cross
+        m_xy = m_xy + m_xy_b + delta_x * delta_y * cross
+        n_a = n
+    return n_a, shift_x, shift_y, mean_xa, mean_ya, m_xx, m_yy, m_xy
+
+
 @keras.saving.register_keras_serializable(package="emo_lib")
 class ConcordanceCorrelation(keras.metrics.Metric):
     """Streaming CCC of one output dimension over all frames seen (1/N statistics).
@@ -215,9 +255,7 @@ class ConcordanceCorrelation(keras.metrics.Metric):
             variable.assign(value)
 
     def result(self):
-        n, shift_x, shift_y, mean_x, mean_y, m_xx, m_yy, m_xy = (
-            variable.value for variable in self._state
-        )
+        n, shift_x, shift_y, mean_x, mean_y, m_xx, m_yy, m_xy = _merged_replicas(self._state)
         n = ops.maximum(n, 1.0)
         mean_difference = (shift_x - shift_y) + (mean_x - mean_y)
         denominator = m_xx / n + m_yy / n + ops.square(mean_difference)

@@ -41,6 +41,7 @@ from . import __version__
 from .config import SAMPLE_RATE, TrainConfig
 from .corpora.base import DIMENSIONS
 from .dataset import SegmentSet
+from .devices import distribute
 from .errors import EmoInputError
 from .io import atomic_path, atomic_write_json, atomic_write_text
 from .metrics import ccc, ccc_avec, ccc_loss, ccc_metrics, pearson
@@ -162,10 +163,15 @@ class SegmentBatches(keras.utils.PyDataset):
     input_names : sequence of str
     shuffle : bool
     seed : int
+    multiple_of : int
+        A shorter last batch is padded to a multiple of this (the number of
+        devices a batch is split over) with copies of its first segment whose
+        frame and label masks are 0, which leave the loss and the metrics as
+        they are.
     """
 
     def __init__(self, segments: SegmentSet, batch_size: int, input_names: Sequence[str], *,
-                 shuffle: bool = False, seed: int = 0):
+                 shuffle: bool = False, seed: int = 0, multiple_of: int = 1):
         super().__init__()
         if len(segments) == 0:
             raise EmoInputError("no segments to batch")
@@ -174,6 +180,7 @@ class SegmentBatches(keras.utils.PyDataset):
         self.input_names = list(input_names)
         self.shuffle = shuffle
         self.seed = seed
+        self.multiple_of = int(multiple_of)
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -188,7 +195,14 @@ class SegmentBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.segments.batch(chosen, self.input_names)
+        missing = -len(chosen) % self.multiple_of
+        if not missing:
+            return self.segments.batch(chosen, self.input_names)
+        inputs, targets = self.segments.batch([*chosen, *[chosen[0]] * missing], self.input_names)
+        targets[len(chosen):, :, 2] = 0
+        if "frame_mask" in inputs:
+            inputs["frame_mask"][len(chosen):] = 0
+        return inputs, targets
 
 
 @dataclass
@@ -350,6 +364,14 @@ def _restore_seed_states(model: keras.Model, states: dict[str, list[int]]) -> No
             variables[key].assign(np.asarray(value, dtype=variables[key].dtype))
 
 
+def _replicate(model: keras.Model) -> keras.Model:
+    """A copy of a model, with its weights and dropout seed states, built in the current distribution scope."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    _restore_seed_states(copy, _seed_states(model))
+    return copy
+
+
 def _mean_ccc(row: dict[str, float]) -> float:
     value = 0.5 * (row.get("val_ccc_arousal", float("nan")) + row.get("val_ccc_valence", float("nan")))
     return value if math.isfinite(value) else -math.inf
@@ -390,7 +412,11 @@ def train_model(
         The run folder (module docstring).
     config : TrainConfig
         Batch, learning rate and its schedule, moving average of the weights,
-        epochs, patience, seed, XLA.
+        epochs, patience, seed, XLA, devices. With ``config.devices`` N > 1
+        the model (a copy of ``model`` with the same weights) is compiled,
+        trained and saved under :func:`emo_lib.devices.distribute`'s scope;
+        the model returned is an ordinary one-device model loaded from
+        ``model.keras``.
     resume : bool
         Continue the run in ``out_dir`` from its last finished epoch. Without
         it, a folder that already holds a run is refused. A resumed run
@@ -422,71 +448,83 @@ def train_model(
     state: dict[str, Any] = {"epochs_done": 0, "best_epoch": 0, "best_score": -math.inf, "wait": 0,
                              "lr_wait": 0, "history": [], "checkpoint": None, "finished": False,
                              "stopped_early": False}
-    if resume and state_path.exists():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        for key in ("best_score", "reference_score"):
-            if key in state and state[key] is None:
-                state[key] = -math.inf
-        if state.get("checkpoint"):
+    placement = distribute(config.devices)
+    with placement.scope():
+        if resume and state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            for key in ("best_score", "reference_score"):
+                if key in state and state[key] is None:
+                    state[key] = -math.inf
+            if state.get("checkpoint"):
+                from .models import load_model
+
+                model = load_model(out_dir / state["checkpoint"])
+                _restore_seed_states(model, state.get("seed_states", {}))
+                # Recompile around the restored optimizer (its state is kept) so that the
+                # XLA setting of this configuration applies.
+                _compile(model, config, optimizer=model.optimizer)
+        if model is None:
+            raise EmoInputError("nothing to resume and no model given", path=out_dir)
+        if not state.get("checkpoint"):
+            if placement.count > 1:
+                model = _replicate(model)
+            compile_model(model, config)
+
+        atomic_write_json(out_dir / "run.json", {
+            **(run_info or {}),
+            "model": model.name,
+            "parameters": int(model.count_params()),
+            "train_config": config.to_dict(),
+            "train_segments": len(train_set),
+            "validation_segments": 0 if validation_set is None else len(validation_set),
+            "fixed_learning_rates": None if lr_by_epoch is None else [float(v) for v in lr_by_epoch],
+            "resume": RESUME_NOTE,
+            "versions": environment_info(),
+            "device": device_info(),
+            "devices": placement.record(),
+        })
+
+        names = model_input_names(model)
+        train_batches = SegmentBatches(train_set, config.batch_size, names, shuffle=True, seed=config.seed,
+                                       multiple_of=placement.count)
+        validation_batches = (None if validation_set is None
+                              else SegmentBatches(validation_set, config.batch_size, names,
+                                                  multiple_of=placement.count))
+        callbacks: list[keras.callbacks.Callback] = []
+        swap = None
+        if config.ema_momentum is not None:
+            # Validation (and the best model) use the weights' moving average.
+            swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=False)
+            callbacks.append(swap)
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False))
+
+        history: list[dict[str, float]] = state["history"]
+        epoch = state["epochs_done"]
+        last = len(lr_by_epoch) if lr_by_epoch is not None else config.max_epochs
+        # A run continues unless early stopping ended it (a finished run resumed with more
+        # epochs allowed goes on).
+        if not state.get("stopped_early") and epoch < last:
+            if epoch == 0:
+                keras.utils.set_random_seed(config.seed)
+            train_batches.set_epoch(epoch)
+            bookkeeping = _EpochBookkeeping(out_dir, state, config, train_batches, swap, lr_by_epoch)
+            model.fit(train_batches, validation_data=validation_batches, initial_epoch=epoch,
+                      epochs=last, verbose=verbose, callbacks=[*callbacks[:-1], bookkeeping, callbacks[-1]],
+                      shuffle=False)
+        stopped_early = bool(state.get("stopped_early"))
+
+        best_path = out_dir / "best.keras"
+        if best_path.exists():
             from .models import load_model
 
-            model = load_model(out_dir / state["checkpoint"])
-            _restore_seed_states(model, state.get("seed_states", {}))
-            # Recompile around the restored optimizer (its state is kept) so that the
-            # XLA setting of this configuration applies.
-            _compile(model, config, optimizer=model.optimizer)
-    if model is None:
-        raise EmoInputError("nothing to resume and no model given", path=out_dir)
-    if not state.get("checkpoint"):
-        compile_model(model, config)
-
-    atomic_write_json(out_dir / "run.json", {
-        **(run_info or {}),
-        "model": model.name,
-        "parameters": int(model.count_params()),
-        "train_config": config.to_dict(),
-        "train_segments": len(train_set),
-        "validation_segments": 0 if validation_set is None else len(validation_set),
-        "fixed_learning_rates": None if lr_by_epoch is None else [float(v) for v in lr_by_epoch],
-        "resume": RESUME_NOTE,
-        "versions": environment_info(),
-        "device": device_info(),
-    })
-
-    names = model_input_names(model)
-    train_batches = SegmentBatches(train_set, config.batch_size, names, shuffle=True, seed=config.seed)
-    validation_batches = (None if validation_set is None
-                          else SegmentBatches(validation_set, config.batch_size, names))
-    callbacks: list[keras.callbacks.Callback] = []
-    swap = None
-    if config.ema_momentum is not None:
-        # Validation (and the best model) use the weights' moving average.
-        swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=False)
-        callbacks.append(swap)
-    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False))
-
-    history: list[dict[str, float]] = state["history"]
-    epoch = state["epochs_done"]
-    last = len(lr_by_epoch) if lr_by_epoch is not None else config.max_epochs
-    # A run continues unless early stopping ended it (a finished run resumed with more
-    # epochs allowed goes on).
-    if not state.get("stopped_early") and epoch < last:
-        if epoch == 0:
-            keras.utils.set_random_seed(config.seed)
-        train_batches.set_epoch(epoch)
-        bookkeeping = _EpochBookkeeping(out_dir, state, config, train_batches, swap, lr_by_epoch)
-        model.fit(train_batches, validation_data=validation_batches, initial_epoch=epoch,
-                  epochs=last, verbose=verbose, callbacks=[*callbacks[:-1], bookkeeping, callbacks[-1]],
-                  shuffle=False)
-    stopped_early = bool(state.get("stopped_early"))
-
-    best_path = out_dir / "best.keras"
-    if best_path.exists():
+            model.set_weights(load_model(best_path, compile=False).get_weights())
+        _save_model(model, out_dir / "model.keras")
+        _write_log(out_dir / "log.csv", history)
+    if placement.count > 1:
+        # A one-device model for what follows (prediction, evaluation) outside the distribution.
         from .models import load_model
 
-        model.set_weights(load_model(best_path, compile=False).get_weights())
-    _save_model(model, out_dir / "model.keras")
-    _write_log(out_dir / "log.csv", history)
+        model = load_model(out_dir / "model.keras")
     return TrainingResult(model=model, history=history, best_epoch=state["best_epoch"],
                           best_score=float(state["best_score"]), stopped_early=bool(stopped_early),
                           out_dir=out_dir)
