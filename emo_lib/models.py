@@ -295,7 +295,8 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
     ``emotion`` Dense(2) on every step. The numbers are the paper preset's.
 
     WSG: ``gate_features`` concatenates the two towers' steps, ``fusion_gate``
-    Dense(2, softmax) gives ``(g_w, g_s)`` per step, (T, 2), and ``fusion``
+    Dense(2, softmax; zero-initialised, so that an untrained model is exactly
+    the W+S model) gives ``(g_w, g_s)`` per step, (T, 2), and ``fusion``
     (:class:`emo_lib.layers.GatedFusion`) returns ``concat(2 g_w x_w, 2 g_s
     x_s)``, (T, 640) at 20 ms; the rest is W+S's. The gate adds
     ``640 * 2 + 2`` parameters at 20 ms (4,764,116 in all) and ``1280 * 2 +
@@ -352,7 +353,10 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
             streams.append(_spectrogram_tower(spectrogram, preset, steps))
         if variant == "WSG":
             both = keras.layers.Concatenate(axis=-1, name="gate_features")(streams)
-            gate = keras.layers.Dense(2, activation="softmax", name=_GATE_LAYER)(both)
+            # Zero weights: the gate starts at (0.5, 0.5) everywhere, i.e. as the W+S model, and
+            # moves away from it only where the training data ask for it.
+            gate = keras.layers.Dense(2, activation="softmax", kernel_initializer="zeros",
+                                      name=_GATE_LAYER)(both)
             x = emo_layers.GatedFusion(name="fusion")([*streams, gate])
             units = preset.lstm_units_fused
         elif len(streams) == 2:

@@ -286,14 +286,14 @@ def test_describe_model(variant, step):
 
 
 def _ws_and_gated_with_equal_gates(**kwargs):
-    """A tiny WSG model and a WS model holding its weights, the gate's Dense set to zero (0.5 / 0.5)."""
+    """A freshly built tiny WSG model and a WS model holding its weights: the gate starts at zero
+    weights (0.5 / 0.5), so the two are the same function."""
     keras.utils.set_random_seed(2)
     gated = build_model("WSG", 20, "tiny", **kwargs)
     plain = build_model("WS", 20, "tiny", **kwargs)
     copied = copy_weights(gated, plain)  # every layer of WS is in WSG, by name
     assert "blstm1" in copied and "fusion_gate" not in copied
-    gate = gated.get_layer("fusion_gate")
-    gate.set_weights([np.zeros_like(w) for w in gate.get_weights()])
+    assert all(not np.any(w) for w in gated.get_layer("fusion_gate").get_weights())  # zero-initialised
     return gated, plain
 
 
@@ -334,6 +334,9 @@ def test_gated_model_saves_reloads_and_gives_its_gates(tmp_path):
     assert model.name == "WSG_40ms_tiny"
     adapt_standardiser(model, np.random.default_rng(1).normal(2.0, 3.0, (2, 600, 40, 3)),
                        input_name="spectrogram")
+    gate = model.get_layer("fusion_gate")  # a trained gate: weights away from their zero start
+    gate.set_weights([np.random.default_rng(2).normal(0, 0.5, w.shape).astype("float32")
+                      for w in gate.get_weights()])
     inputs, _ = random_batch(model, 2)
     gates = gate_model(model)
     assert gates.name == "WSG_40ms_tiny_gates"

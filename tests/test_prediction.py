@@ -35,6 +35,9 @@ def test_gates_over_an_audio_file_and_a_segment_set(tmp_path):
 
     keras.utils.set_random_seed(1)
     model = build_model("WSG", 40, "tiny")
+    gate = model.get_layer("fusion_gate")  # a trained gate: weights away from their zero start
+    gate.set_weights([np.random.default_rng(2).normal(0, 0.5, w.shape).astype("float32")
+                      for w in gate.get_weights()])
     path = tmp_path / "talk.wav"
     rate, seconds = 16000, 9.0  # two half-overlapping segments and a padded third
     t = np.arange(int(rate * seconds)) / rate
