@@ -156,7 +156,7 @@ def _kernel_manager_class():
 
 
 def collapse_carriage_returns(text: str) -> str:
-    """What a terminal shows of ``text``: each line's part after its last carriage return.
+    r"""What a terminal shows of ``text``: each line's part after its last carriage return.
 
     A progress bar redraws itself with ``"\r"``; a notebook stores every redraw.
     Lines that end up empty are kept (they were printed as such).
@@ -239,7 +239,7 @@ def _tidy_notebook(target: Path, source: Path) -> None:
             meta["output_path"] = target.name
         nbformat.write(notebook, target)
     except Exception as error:  # noqa: BLE001 - never hide the execution's own outcome
-        logger.warning("%s: could not rewrite the papermill metadata (%s)", target, error)
+        logger.warning("%s: could not tidy the executed notebook (%s)", target, error)
 
 
 def _one_line(text: str) -> str:
