@@ -9,6 +9,8 @@ side by side, the waveform tower's long convolution computed
 * through FFTs (:class:`emo_lib.layers.FFTConv1D`), with XLA off (default),
   on, or both (``--fft-xla``),
 
+on the TensorFlow backend, on the JAX backend, or both (``--backends``; on
+JAX every step is compiled by XLA, so its rows have XLA on),
 and prints, per configuration:
 
 * training seconds per 6 s segment: one ``train_on_batch`` step (RMSprop, the
@@ -25,7 +27,8 @@ inputs are random: the time of a step does not depend on the values.
 
 Run it with ``python benchmarks/train_step.py [--presets paper narrow tiny]
 [--variants WS|all] [--label-step 20] [--batch-direct 4] [--batch-fft 32]
-[--repeats 3] [--fft-xla off|on|both] [--json results.json]``. The machine
+[--repeats 3] [--fft-xla off|on|both] [--backends tensorflow jax]
+[--json results.json]``. The machine
 (processor, cores, memory, load average before and after) is printed with the
 results: timings taken while other processes compete for the cores are
 pessimistic and noisy.
@@ -50,6 +53,7 @@ from typing import Any, Sequence
 SEED = 0
 PRESETS = ("paper", "narrow", "tiny")
 VARIANTS = ("W", "S", "WS")
+BACKENDS = ("tensorflow", "jax")
 BATCH_DIRECT = 4
 BATCH_FFT = 32
 REPEATS = 3
@@ -170,7 +174,8 @@ def measure_model(config: dict[str, Any]) -> dict[str, Any]:
     config : dict
         ``preset``, ``variant``, ``label_step``, ``long_conv`` ("direct" or
         "fft"), ``xla`` (bool), ``batch``, ``repeats``; optional ``train``
-        and ``predict`` (bools, default True).
+        and ``predict`` (bools, default True) and ``backend`` (the Keras
+        backend the worker process was started with, default TensorFlow).
 
     Returns
     -------
@@ -193,7 +198,7 @@ def measure_model(config: dict[str, Any]) -> dict[str, Any]:
     model.compile(optimizer=keras.optimizers.RMSprop(5e-4), loss=ccc_loss,
                   jit_compile=bool(config["xla"]))
     inputs, targets = random_batch(model, config["batch"])
-    result = dict(config, parameters=int(model.count_params()))
+    result = dict(config, parameters=int(model.count_params()), backend=keras.backend.backend())
     repeats = int(config["repeats"])
     if config.get("train", True):
         first, times = timed(lambda: model.train_on_batch(inputs, targets), repeats)
@@ -222,7 +227,8 @@ def run_isolated(kind: str, config: dict[str, Any], script: str | Path | None = 
     """
     script = Path(script or __file__).resolve()
     payload = json.dumps({"kind": kind, "config": config})
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1",
+               KERAS_BACKEND=config.get("backend", "tensorflow"))
     try:
         done = subprocess.run([sys.executable, str(script), "--worker", payload], env=env,
                               capture_output=True, text=True, timeout=timeout)
@@ -266,17 +272,19 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 def configurations(args) -> list[dict[str, Any]]:
     variants = VARIANTS if args.variants == ["all"] else args.variants
-    fft_xla = {"off": [False], "on": [True], "both": [False, True]}[args.fft_xla]
     configs = []
-    for preset in args.presets:
-        for variant in variants:
-            base = {"preset": preset, "variant": variant, "label_step": args.label_step,
-                    "repeats": args.repeats}
-            if variant != "S" and not args.no_direct:
-                configs.append(dict(base, long_conv="direct", xla=True, batch=args.batch_direct))
-            # The S model has no waveform tower: one run is enough.
-            for xla in fft_xla[:1] if variant == "S" else fft_xla:
-                configs.append(dict(base, long_conv="fft", xla=xla, batch=args.batch_fft))
+    for backend in args.backends:
+        # JAX compiles every step with XLA: its FFT runs have XLA on, whatever --fft-xla says.
+        fft_xla = [True] if backend == "jax" else {"off": [False], "on": [True], "both": [False, True]}[args.fft_xla]
+        for preset in args.presets:
+            for variant in variants:
+                base = {"backend": backend, "preset": preset, "variant": variant, "label_step": args.label_step,
+                        "repeats": args.repeats}
+                if variant != "S" and not args.no_direct:
+                    configs.append(dict(base, long_conv="direct", xla=True, batch=args.batch_direct))
+                # The S model has no waveform tower: one run is enough.
+                for xla in fft_xla[:1] if variant == "S" else fft_xla:
+                    configs.append(dict(base, long_conv="fft", xla=xla, batch=args.batch_fft))
     return configs
 
 
@@ -284,7 +292,7 @@ def model_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
         conv = "-" if r["variant"] == "S" else r["long_conv"]
-        label = [r["preset"], r["variant"], f"{r['label_step']} ms", conv,
+        label = [r.get("backend", "tensorflow"), r["preset"], r["variant"], f"{r['label_step']} ms", conv,
                  "on" if r["xla"] else "off", r["batch"]]
         if "error" in r:
             rows.append(label + ["failed: " + r["error"][:60], "", "", ""])
@@ -294,7 +302,7 @@ def model_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-MODEL_HEADER = ("preset", "model", "labels", "long conv", "XLA", "batch", "train s/segment",
+MODEL_HEADER = ("backend", "preset", "model", "labels", "long conv", "XLA", "batch", "train s/segment",
                 "predict x real time", "first step s", "peak memory GB")
 
 
@@ -310,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--fft-xla", choices=("off", "on", "both"), default="off")
     parser.add_argument("--no-direct", action="store_true",
                         help="skip the direct convolution (XLA) runs")
+    parser.add_argument("--backends", nargs="+", default=["tensorflow"], choices=BACKENDS,
+                        help="Keras backends to measure, each in its own processes (default: tensorflow)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "same batch), tf.distribute.MirroredStrategy on TensorFlow (the loss is the mean "
                             "of each device's 1 - CCC on its share of the batch). The batch size is the global "
                             "batch and must be a multiple of N. On a CPU, JAX shows N devices with "
-                            "XLA_FLAGS=--xla_force_host_platform_device_count=N")
+                            "XLA_FLAGS='--xla_force_host_platform_device_count=N --xla_cpu_multi_thread_eigen=false'")
     train.add_argument("--resume", action="store_true", help="continue the run in OUT")
     train.add_argument("--progress", choices=("bar", "epoch", "none"), default="bar",
                        help="a progress bar per epoch (default), one line per epoch, or nothing")

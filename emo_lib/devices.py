@@ -53,8 +53,9 @@ __all__ = ["DevicePlacement", "available_devices", "choose_devices", "distribute
            "HOW_TO_GET_DEVICES"]
 
 HOW_TO_GET_DEVICES = {
-    "jax": "on a CPU, JAX shows N virtual devices when XLA_FLAGS=--xla_force_host_platform_device_count=N "
-           "is set before JAX starts (for example in the shell, with KERAS_BACKEND=jax)",
+    "jax": "on a CPU, JAX shows N virtual devices when XLA_FLAGS='--xla_force_host_platform_device_count=N "
+           "--xla_cpu_multi_thread_eigen=false' is set before JAX starts (for example in the shell, with "
+           "KERAS_BACKEND=jax; emo_lib.devices.virtual_cpu_devices(N) does it)",
     "tensorflow": "on a CPU, TensorFlow shows N logical devices after "
                   "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * N) "
                   "is called before TensorFlow initialises (emo_lib.devices.virtual_cpu_devices(N) does it)",
@@ -215,6 +216,15 @@ def virtual_cpu_devices(count: int) -> None:
     its logical devices when it initialises. It does nothing for ``count``
     1.
 
+    For JAX it also sets ``--xla_cpu_multi_thread_eigen=false``: each virtual
+    device then runs its operations on one thread, and the devices share the
+    cores. With XLA's multi-threaded Eigen, a device waiting in an all-reduce
+    for the other one can hold the worker that the other device's operations
+    were queued on; on a 2-core machine the collective rendezvous then times
+    out after 40 s and XLA aborts the process (seen once in a CI run of
+    ``tests/test_devices.py``; the same pairing of virtual CPU devices with
+    single-threaded Eigen is advised in jax-ml/jax#823).
+
     Raises
     ------
     EmoInputError
@@ -236,8 +246,8 @@ def virtual_cpu_devices(count: int) -> None:
             raise EmoInputError(f"JAX has started already with {jax.device_count('cpu')} CPU device(s): "
                                 f"{HOW_TO_GET_DEVICES['jax']}")
         flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
-                 if not f.startswith("--xla_force_host_platform_device_count")]
-        os.environ["XLA_FLAGS"] = " ".join([*flags, flag])
+                 if not f.startswith(("--xla_force_host_platform_device_count", "--xla_cpu_multi_thread_eigen"))]
+        os.environ["XLA_FLAGS"] = " ".join([*flags, flag, "--xla_cpu_multi_thread_eigen=false"])
         return
     import tensorflow as tf
 

@@ -1655,3 +1655,97 @@ def plot_hidden_cells(copies: Mapping[str, Any], hidden: Any, path: str | Path |
                  label="delta (model input; 0 = no change)")
     fig.suptitle(f"Hidden cells (outlined in cyan) as the model receives them \u2014 {label}", fontsize=11)
     return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------
+# Beyond the paper: one score under two protocols (notebook 03)
+# ---------------------------------------------------------------------------
+
+__all__ += ["plot_score_shift"]
+
+_SHIFT_COLUMNS = ("group", "model", "dimension", "before", "after")
+
+
+def _two_line_label(model: str) -> str:
+    """A model's legend name broken after its first word group, so six of them fit under one axes."""
+    label = MODEL_LABELS.get(_MODEL_ALIASES.get(model, model), model)
+    return label.replace(" (", "\n(").replace("W + S gated", "W + S\ngated")
+
+
+def plot_score_shift(table, path: str | Path | None = None, *, before: str, after: str, title: str) -> Figure:
+    """Each model's score under two protocols, joined by an arrow from the first to the second.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``group`` (a panel row: a corpus, or ``"semaine -> recola"``),
+        ``model``, ``dimension``, ``before``, ``after``; optionally
+        ``before_low``, ``before_high``, ``after_low``, ``after_high`` (an
+        interval drawn as a bar, NaN for none).
+    path : str or pathlib.Path, optional
+    before, after : str
+        Legend names of the two protocols.
+    title : str
+        The figure's title (say which corpus the numbers come from).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per group (rows) and dimension (columns), models along x.
+
+    Raises
+    ------
+    EmoInputError
+        For a table that is not a DataFrame, lacks a column, has no rows or
+        repeats a (group, model, dimension).
+    """
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise EmoInputError("table must be a pandas DataFrame")
+    missing = [c for c in _SHIFT_COLUMNS if c not in table.columns]
+    if missing:
+        raise EmoInputError(f"table lacks columns {', '.join(missing)}")
+    if table.empty:
+        raise EmoInputError("table has no rows")
+    if table.duplicated(["group", "model", "dimension"]).any():
+        raise EmoInputError("table has more than one row for a group, model and dimension")
+    groups = list(dict.fromkeys(table["group"]))
+    dimensions = [d for d in DIMENSIONS if d in set(table["dimension"])]
+    fig = Figure(figsize=(round(4.6 * len(dimensions), 1), round(2.9 * len(groups) + 0.7, 1)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(groups), len(dimensions), squeeze=False))
+    offset = 0.12
+    for row, group in enumerate(groups):
+        for col, dimension in enumerate(dimensions):
+            ax = axes[row, col]
+            part = table[(table["group"] == group) & (table["dimension"] == dimension)]
+            models = list(dict.fromkeys(part["model"]))
+            x = np.arange(len(models), dtype=float)
+            part = part.set_index("model").loc[models]
+            for name, shift, marker, fill in (("before", -offset, "o", _DIMENSION_COLOURS[dimension]),
+                                              ("after", offset, "s", "white")):
+                values = part[name].to_numpy(float)
+                if f"{name}_low" in part.columns:
+                    low = part[f"{name}_low"].to_numpy(float)
+                    high = part[f"{name}_high"].to_numpy(float)
+                    have = np.isfinite(low) & np.isfinite(high)
+                    ax.vlines(x[have] + shift, low[have], high[have], color="0.45", linewidth=1.2)
+                ax.plot(x + shift, values, linestyle="none", marker=marker, markersize=7,
+                        markerfacecolor=fill, markeredgecolor=_DIMENSION_COLOURS[dimension])
+            for position, first, second in zip(x, part["before"].to_numpy(float), part["after"].to_numpy(float)):
+                if np.isfinite(first) and np.isfinite(second):
+                    ax.annotate("", xy=(position + offset, second), xytext=(position - offset, first),
+                                arrowprops={"arrowstyle": "->", "color": "0.3", "linewidth": 0.9})
+            ax.set_xticks(x, [_two_line_label(m) for m in models], fontsize=8)
+            ax.set_xlim(-0.6, len(models) - 0.4)
+            ax.axhline(0.0, color="0.3", linewidth=0.6)
+            ax.set_ylabel("CCC")
+            ax.set_title(f"{group}: {dimension}", fontsize=10)
+            ax.grid(True, axis="y", alpha=0.3)
+    handles = [Line2D([], [], linestyle="none", marker="o", color="0.3", label=before),
+               Line2D([], [], linestyle="none", marker="s", markerfacecolor="white", color="0.3", label=after)]
+    if any(c.endswith("_low") for c in table.columns):
+        handles.append(Line2D([], [], color="0.45", linewidth=1.2, label="95 % interval over test conversations"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    return save_figure(fig, path)

@@ -119,6 +119,9 @@ class Profile:
         for the ablation of the results notebook (:func:`run_normalisation_ablation`).
     workers : int
         Experiments trained at once in separate processes (:func:`run_study`).
+    speaker_variants : tuple of str
+        Variants trained again with a speaker-independent split
+        (:func:`emo_lib.protocols.run_speaker_independent`).
     """
 
     name: str
@@ -133,6 +136,7 @@ class Profile:
     spectrogram_norm: str = "train"
     ablation_variants: tuple[str, ...] = ("S",)
     workers: int = 1
+    speaker_variants: tuple[str, ...] = VARIANTS
 
     def to_dict(self) -> dict[str, Any]:
         """All fields, for result files."""
@@ -175,6 +179,7 @@ PROFILES: dict[str, Profile] = {
         },
         lime_samples=40,
         spectrogram_norm="train",
+        speaker_variants=("ridge", "S"),
     ),
 }
 """The study profiles: ``paper``, ``quick`` (2-core CPU, stand-in), ``ci`` (smoke test)."""

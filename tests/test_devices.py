@@ -30,19 +30,53 @@ ROOT = TESTS.parent
 TIGHT = 1e-5  # largest weight difference relative to the weights' magnitude
 
 
-def _run(backend: str, out_dir: Path) -> dict:
+BACKENDS = ("jax", "tensorflow")
+
+
+def _start(backend: str, out_dir: Path) -> tuple[subprocess.Popen, Path]:
+    """Start tests/device_check.py for a backend; its output goes to files in ``out_dir`` (no pipe to fill)."""
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2",
            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     env.pop("XLA_FLAGS", None)
-    result = subprocess.run([sys.executable, str(TESTS / "device_check.py"), str(out_dir)], env=env,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    with open(out_dir / "stdout.txt", "w") as stdout, open(out_dir / "stderr.txt", "w") as stderr:
+        process = subprocess.Popen([sys.executable, str(TESTS / "device_check.py"), str(out_dir)], env=env,
+                                   stdout=stdout, stderr=stderr)
+    return process, out_dir
 
 
-@pytest.fixture(scope="module", params=["jax", "tensorflow"])
-def check(request, tmp_path_factory):
-    return _run(request.param, tmp_path_factory.mktemp(request.param))
+def _finish(started: tuple[subprocess.Popen, Path]) -> tuple[int, str, str]:
+    process, out_dir = started
+    returncode = process.wait(timeout=900)
+    return returncode, (out_dir / "stdout.txt").read_text(), (out_dir / "stderr.txt").read_text()
+
+
+def _aborted_collective(backend: str, returncode: int, stderr: str) -> bool:
+    """XLA's CPU runtime aborting a collective whose two virtual devices waited on each other's threads.
+
+    emo_lib.devices.virtual_cpu_devices sets the flag that avoids it; should it happen all the same,
+    that abort, and only that one, is tried once more.
+    """
+    return backend == "jax" and returncode != 0 and "Termination timeout" in stderr and "rendezvous" in stderr
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """Both backends' checks, started at once in their own interpreters (they share the cores)."""
+    processes = {backend: _start(backend, tmp_path_factory.mktemp(backend)) for backend in BACKENDS}
+    yield processes
+    for process, _ in processes.values():
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def check(request, started, tmp_path_factory):
+    backend = request.param
+    returncode, stdout, stderr = _finish(started[backend])
+    if _aborted_collective(backend, returncode, stderr):
+        returncode, stdout, stderr = _finish(_start(backend, tmp_path_factory.mktemp(f"{backend}-again")))
+    assert returncode == 0, stderr[-4000:]
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def test_two_devices_are_used(check):

@@ -44,7 +44,7 @@ def test_notebooks_execute(tmp_path):
     figures = tmp_path / "figures"
     for name in ("figure1_architecture.png", "figure2_arousal.png", "figure3_valence.png",
                  "table1.md", "table1.csv", "learning_curves_semaine.png", "segment_recola.png",
-                 "gates_semaine.png"):
+                 "gates_semaine.png", "cross_corpus.png", "cue_experiment.png"):
         assert (figures / name).stat().st_size > 0, name
     table = (figures / "table1.md").read_text()
     assert "synthetic stand-in" in table and "not the paper's claims" in table

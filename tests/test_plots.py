@@ -694,3 +694,36 @@ def test_plot_gates(traces, tmp_path):
         plots.plot_gates(TIMES, truth2, prediction, g_w + 1, corpus_label=LABEL)
     with pytest.raises(EmoInputError, match="prediction must have shape"):
         plots.plot_gates(TIMES, truth2, prediction[:, 0], g_w, corpus_label=LABEL)
+
+
+def test_plot_score_shift(tmp_path):
+    rows = []
+    for group, offset in (("semaine", 0.0), ("semaine \u2192 recola", 0.1)):
+        for model, base in (("ridge", 0.3), ("WS", 0.7)):
+            for dimension, shift in (("arousal", -0.2), ("valence", 0.05)):
+                rows.append({"group": group, "model": model, "dimension": dimension, "before": base + offset,
+                             "after": base + offset + shift, "before_low": base + offset - 0.1,
+                             "before_high": base + offset + 0.1, "after_low": np.nan, "after_high": np.nan})
+    table = pd.DataFrame(rows)
+    path = tmp_path / "shift.png"
+    fig = plots.plot_score_shift(table, path, before="random", after="speaker", title=LABEL)
+    check_png(fig, path)
+    assert len(fig.axes) == 4  # 2 groups x 2 dimensions
+    first = fig.axes[0]  # semaine, arousal
+    before_line, after_line = [line for line in first.get_lines() if line.get_linestyle() == "None"]
+    np.testing.assert_allclose(before_line.get_ydata(), [0.3, 0.7])
+    np.testing.assert_allclose(after_line.get_ydata(), [0.1, 0.5])
+    assert len(first.collections[0].get_segments()) == 2  # the two "before" intervals; "after" has none
+    arrows = [t for t in first.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 2 and arrows[0].xy[1] == pytest.approx(0.1)
+    assert [t.get_text() for t in first.get_xticklabels()] == ["ridge", "W + S"]
+    assert plots._two_line_label("WSG") == "W + S\ngated" and plots._two_line_label("baseline").startswith("baseline\n")
+    assert fig.axes[3].get_title() == "semaine \u2192 recola: valence"
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["random", "speaker"]
+    assert clear_of(fig, fig.legends[0], fig.axes)
+    with pytest.raises(EmoInputError, match="more than one row"):
+        plots.plot_score_shift(pd.concat([table, table.iloc[:1]]), before="a", after="b", title="t")
+    with pytest.raises(EmoInputError, match="lacks columns after"):
+        plots.plot_score_shift(table.drop(columns="after"), before="a", after="b", title="t")
+    with pytest.raises(EmoInputError, match="no rows"):
+        plots.plot_score_shift(table.iloc[:0], before="a", after="b", title="t")
