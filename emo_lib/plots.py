@@ -131,6 +131,21 @@ def _predictions(predictions: Mapping[str, Any], length: int) -> dict[str, np.nd
     return {key: out[key] for key in ("W", "S", "WS", "WSG") if key in out}
 
 
+def _check_score_table(table: Any, columns: Sequence[str], keys: Sequence[str]) -> None:
+    """Refuse a score table that is not a DataFrame, lacks a column, is empty or repeats a key."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise EmoInputError("table must be a pandas DataFrame")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise EmoInputError(f"table lacks columns {', '.join(missing)}")
+    if table.empty:
+        raise EmoInputError("table has no rows")
+    if table.duplicated(list(keys)).any():
+        raise EmoInputError(f"table has more than one row for a {', '.join(keys[:-1])} and {keys[-1]}")
+
+
 def _spectrogram_seconds(n_frames: int) -> float:
     return n_frames * FRAME_HOP_SECONDS
 
@@ -1270,18 +1285,8 @@ def plot_model_comparison(table, path: str | Path | None = None, *, corpus_label
         One axes per corpus (rows) and dimension (columns), models along x;
         the legend below the panels.
     """
-    import pandas as pd
-
     label = _label(corpus_label)
-    if not isinstance(table, pd.DataFrame):
-        raise EmoInputError("table must be a pandas DataFrame")
-    missing = [c for c in _TABLE_COLUMNS if c not in table.columns]
-    if missing:
-        raise EmoInputError(f"table lacks columns {', '.join(missing)}")
-    if table.empty:
-        raise EmoInputError("table has no rows")
-    if table.duplicated(["corpus", "model", "dimension"]).any():
-        raise EmoInputError("table has more than one row for a corpus, model and dimension")
+    _check_score_table(table, _TABLE_COLUMNS, ("corpus", "model", "dimension"))
     corpora = list(dict.fromkeys(table["corpus"]))
     dimensions = [d for d in DIMENSIONS if d in set(table["dimension"])] + \
         [d for d in dict.fromkeys(table["dimension"]) if d not in DIMENSIONS]
@@ -1699,17 +1704,7 @@ def plot_score_shift(table, path: str | Path | None = None, *, before: str, afte
         For a table that is not a DataFrame, lacks a column, has no rows or
         repeats a (group, model, dimension).
     """
-    import pandas as pd
-
-    if not isinstance(table, pd.DataFrame):
-        raise EmoInputError("table must be a pandas DataFrame")
-    missing = [c for c in _SHIFT_COLUMNS if c not in table.columns]
-    if missing:
-        raise EmoInputError(f"table lacks columns {', '.join(missing)}")
-    if table.empty:
-        raise EmoInputError("table has no rows")
-    if table.duplicated(["group", "model", "dimension"]).any():
-        raise EmoInputError("table has more than one row for a group, model and dimension")
+    _check_score_table(table, _SHIFT_COLUMNS, ("group", "model", "dimension"))
     groups = list(dict.fromkeys(table["group"]))
     dimensions = [d for d in DIMENSIONS if d in set(table["dimension"])]
     fig = Figure(figsize=(round(4.6 * len(dimensions), 1), round(2.9 * len(groups) + 0.7, 1)), layout="constrained")

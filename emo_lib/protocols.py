@@ -15,9 +15,11 @@ and test (:func:`shared_speakers`). A corpus with one conversation per speaker
 (RECOLA: one recording per participant) is speaker-independent under the
 random split already and is left out. :func:`speaker_table` puts both
 protocols side by side, each score with its bootstrap interval over test
-conversations; the two test sets hold different conversations, so the
-difference ("how much the random split flatters") is descriptive, not a
-paired test.
+conversations; the two test sets hold different conversations, so that
+difference ("how much the random split flatters") is descriptive. The paired
+view sits beside it: on the test conversations both splits share whose
+speakers only the random split's model heard, both models are scored on the
+same frames and compared by a paired permutation test.
 
 Cross-corpus
 ------------
