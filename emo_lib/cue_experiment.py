@@ -38,7 +38,7 @@ import numpy as np
 from .errors import EmoInputError
 
 __all__ = ["CUE_VARIANTS", "cue_corpus_root", "cue_runs_dir", "run_cue_experiment", "cue_table",
-           "waveform_asymmetry", "asymmetry_probe", "cue_asymmetry_probe"]
+           "waveform_asymmetry", "asymmetry_probe", "cue_asymmetry_probe", "cue_shift_frame", "describe_cues"]
 
 CUE_VARIANTS = ("ridge", "W", "S")
 """The models of the experiment: the floor (no tower), the waveform tower alone, the spectrogram tower alone."""
@@ -267,3 +267,30 @@ def asymmetry_probe(segments, *, lag_seconds: float = 1.0, smooth_seconds: float
     x, y = np.concatenate(xs), np.concatenate(ys)
     return {"pooled_r": float(np.corrcoef(x, y)[0, 1]), "conversation_r": per_conversation,
             "conversations": len(segments.arrays)}
+
+
+def cue_shift_frame(table):
+    """:func:`cue_table` in the long form :func:`emo_lib.plots.plot_score_shift` draws: standard cues before, tower-test after.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` ("RECOLA layout"), ``model``, ``dimension``, ``before``, ``after``.
+    """
+    import pandas as pd
+
+    return pd.DataFrame([{"group": "RECOLA layout", "model": row["variant"], "dimension": dimension,
+                          "before": row[f"standard_{dimension}"], "after": row[f"cues_{dimension}"]}
+                         for row in table.to_dict("records") for dimension in ("arousal", "valence")])
+
+
+def describe_cues(table) -> str:
+    """Two Markdown lines: each model's test CCC on arousal (phase only) and valence (envelope only)."""
+    by = table.set_index("variant")
+    names = (("W", "W only"), ("S", "S only"), ("ridge", "floor"))
+
+    def scores(column: str) -> str:
+        return ", ".join(f"{label} {by[column].get(variant, float('nan')):.3f}" for variant, label in names)
+
+    return (f"- **Arousal from the phase alone**: {scores('cues_arousal')}.\n"
+            f"- **Valence from the envelope alone**: {scores('cues_valence')}.")

@@ -71,6 +71,9 @@ __all__ = [
     "run_cross_corpus",
     "cross_corpus_table",
     "shift_frame",
+    "speaker_summary",
+    "describe_speaker_table",
+    "describe_cross_corpus",
 ]
 
 _REDUCTIONS = ("mean", "any", "last")
@@ -562,3 +565,55 @@ def shift_frame(table, protocol: str):
                              "dimension": dimension, "before": record[f"in_{dimension}"],
                              "after": record[f"cross_{dimension}"]})
     return pd.DataFrame(rows)
+
+
+def _interval_text(bounds) -> str:
+    low, high = bounds
+    return f"[{low:.2f}, {high:.2f}]"
+
+
+def speaker_summary(table):
+    """:func:`speaker_table` as a reader sees it: each score with its interval, and the flattery.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``corpus``, ``model``, ``{dimension} random`` and ``{dimension} speaker``
+        (text: score and 95 % interval), ``flatters {dimension}`` (random
+        minus speaker-independent, 3 decimals).
+    """
+    import pandas as pd
+
+    columns = {"corpus": table.corpus, "model": table.variant}
+    for protocol in ("random", "speaker"):
+        for dimension in ("arousal", "valence"):
+            columns[f"{dimension} {protocol}"] = (table[f"{protocol}_{dimension}"].map("{:.3f}".format) + " "
+                                                   + table[f"{protocol}_{dimension}_ci"].map(_interval_text))
+    for dimension in ("arousal", "valence"):
+        columns[f"flatters {dimension}"] = table[f"flatter_{dimension}"].round(3)
+    return pd.DataFrame(columns)
+
+
+def describe_speaker_table(table) -> str:
+    """Two Markdown lines on :func:`speaker_table`: how many models lose on unheard speakers, and the paired view."""
+    rows = len(table)
+    lower = {d: int((table[f"flatter_{d}"] > 0).sum()) for d in ("arousal", "valence")}
+    return (f"- Models that score lower under the speaker split: {lower['arousal']} of {rows} on arousal, "
+            f"{lower['valence']} of {rows} on valence (different test conversations: not a paired comparison).\n"
+            f"- The paired view: the {int(table.common_conversations.iloc[0])} test conversations that both "
+            f"splits test, whose speakers only the random split's model heard in training (smallest attainable "
+            f"p {table.common_min_p.iloc[0]:.3f}):")
+
+
+def describe_cross_corpus(table) -> str:
+    """One Markdown line per direction of :func:`cross_corpus_table`: how many models lose, the median change, the tests."""
+    lines = []
+    for (source, target), group in table.groupby(["source", "target"], sort=False):
+        drops = {d: group[f"in_{d}"] - group[f"cross_{d}"] for d in ("arousal", "valence")}
+        significant = int((group[["p_arousal", "p_valence"]] < 0.05).to_numpy().sum())
+        lines.append(f"- **{source} \u2192 {target}**: the {source} models score lower than {target}'s own on "
+                     f"arousal for {int((drops['arousal'] > 0).sum())} of {len(group)} models "
+                     f"(median change {-drops['arousal'].median():+.3f}), on valence for "
+                     f"{int((drops['valence'] > 0).sum())} of {len(group)} (median {-drops['valence'].median():+.3f}); "
+                     f"p < .05 in {significant} of {2 * len(group)} tests.")
+    return "\n".join(lines)

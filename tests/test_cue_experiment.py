@@ -9,7 +9,8 @@ import math
 
 import pytest
 
-from emo_lib.cue_experiment import cue_corpus_root, cue_runs_dir, cue_table, run_cue_experiment
+from emo_lib.cue_experiment import (cue_corpus_root, cue_runs_dir, cue_shift_frame, cue_table, describe_cues,
+                                    run_cue_experiment)
 from emo_lib.errors import EmoInputError
 from emo_lib.study import experiment_dir
 
@@ -32,6 +33,13 @@ def test_cue_table_sets_the_tower_test_runs_beside_the_standard_ones(tmp_path):
     w, s = table.iloc[0], table.iloc[1]
     assert (w.cues_arousal, w.cues_valence, w.standard_arousal, w.standard_valence) == (0.61, 0.20, 0.55, 0.04)
     assert s.cues_valence == 0.40 and math.isnan(s.standard_arousal)  # no standard S run here
+    long = cue_shift_frame(table)
+    assert len(long) == 4 and set(long.group) == {"RECOLA layout"}
+    first = long.iloc[0]  # W, arousal: the standard cues before, the tower-test cues after
+    assert (first.model, first.dimension, first.before, first.after) == ("W", "arousal", 0.55, 0.61)
+    assert describe_cues(table).splitlines() == [
+        "- **Arousal from the phase alone**: W only 0.610, S only 0.050, floor nan.",
+        "- **Valence from the envelope alone**: W only 0.200, S only 0.400, floor nan."]
 
 
 def test_cue_experiment_refuses_the_baseline(tmp_path):

@@ -10,8 +10,9 @@ from emo_lib.corpora.base import Conversation, Corpus
 from emo_lib.dataset import ConversationArrays, PreprocessConfig, SegmentRef, SegmentSet, Split, write_manifest
 from emo_lib.errors import EmoInputError
 from emo_lib.models import build_model
-from emo_lib.protocols import (cross_corpus_table, predict_at_step, protocol_dir, resample_steps, run_cross_corpus,
-                               shared_speakers, shift_frame, speaker_table)
+from emo_lib.protocols import (cross_corpus_table, describe_cross_corpus, describe_speaker_table, predict_at_step,
+                               protocol_dir, resample_steps, run_cross_corpus, shared_speakers, shift_frame,
+                               speaker_summary, speaker_table)
 from emo_lib.study import CorpusData, experiment_dir, get_profile, run_experiment
 from emo_lib.training import predict_segments
 
@@ -134,6 +135,10 @@ def test_cross_corpus_scores_each_model_on_the_other_corpus(tmp_path):
     assert first.before.item() == row.in_arousal and first.after.item() == row.cross_arousal
     with pytest.raises(EmoInputError, match="unknown protocol"):
         shift_frame(table, "leave-one-out")
+    lines = describe_cross_corpus(table).splitlines()
+    assert len(lines) == 2 and lines[0].startswith("- **semaine \u2192 recola**")
+    lower = int(((table.source == "semaine") & (table.in_arousal > table.cross_arousal)).sum())
+    assert f"arousal for {lower} of 2 models" in lines[0]
 
 
 def test_shared_speakers_and_the_speaker_table(tmp_path):
@@ -184,3 +189,8 @@ def test_shared_speakers_and_the_speaker_table(tmp_path):
     long = shift_frame(table, "speaker")
     assert list(long.dimension) == ["arousal", "valence"] and long.after.iloc[1] == row.speaker_valence
     assert long.before_low.iloc[0] == low and long.before_high.iloc[0] == high
+    shown = speaker_summary(table)
+    assert shown["arousal random"].iloc[0] == f"{row.random_arousal:.3f} [{low:.2f}, {high:.2f}]"
+    assert shown["flatters valence"].iloc[0] == round(row.flatter_valence, 3)
+    text = describe_speaker_table(table)
+    assert "the 2 test conversations" in text and "p 0.500" in text
