@@ -51,7 +51,6 @@ same frames (a paired permutation test over the target's test conversations).
 from __future__ import annotations
 
 import dataclasses
-import json
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -180,17 +179,12 @@ def run_speaker_independent(
     return names
 
 
-def _records(folder: Path, corpus_name: str, variant: str, seeds: Sequence[int]):
-    from .statistics import read_predictions
-    from .study import experiment_dir
+def _finished_predictions(folder: Path, corpus_name: str, variant: str, seeds: Sequence[int]) -> list:
+    """The predictions tables of the finished runs (a ``metrics.json`` present) among ``seeds``."""
+    from .study import experiment_dir, load_predictions
 
-    tables, records = [], []
-    for seed in seeds:
-        run = experiment_dir(folder, corpus_name, variant, seed)
-        if (run / "metrics.json").exists():
-            records.append(json.loads((run / "metrics.json").read_text(encoding="utf-8")))
-            tables.append(read_predictions(run / "predictions.csv"))
-    return records, tables
+    return [load_predictions(folder, corpus_name, variant, seed) for seed in seeds
+            if (experiment_dir(folder, corpus_name, variant, seed) / "metrics.json").exists()]
 
 
 def _score_with_interval(tables, n_boot: int, seed: int) -> dict[str, Any]:
@@ -257,7 +251,7 @@ def speaker_table(out_dir: str | Path, corpora: dict[str, Corpus], profile="quic
             row: dict[str, Any] = {"corpus": name, "variant": variant}
             tables = {}
             for protocol, folder in (("random", out_dir), ("speaker", protocol_dir(out_dir, "speaker"))):
-                _, tables[protocol] = _records(folder, name, variant, profile.seeds)
+                tables[protocol] = _finished_predictions(folder, name, variant, profile.seeds)
                 if not tables[protocol]:
                     break
                 for key, value in _score_with_interval(tables[protocol], n_boot, seed).items():
@@ -513,8 +507,8 @@ def cross_corpus_table(out_dir: str | Path, names: Sequence[str], profile="quick
             cross_folder = protocol_dir(out_dir, "cross") / f"{source}-to-{target}"
             for variant in variants:
                 seeds = profile.seeds[:1] if variant == "ridge" else profile.seeds
-                _, cross = _records(cross_folder, "", variant, seeds)
-                _, own = _records(out_dir, target, variant, seeds)
+                cross = _finished_predictions(cross_folder, "", variant, seeds)
+                own = _finished_predictions(out_dir, target, variant, seeds)
                 if not cross or len(cross) != len(own):
                     continue
                 row: dict[str, Any] = {"source": source, "target": target, "variant": variant}
