@@ -154,6 +154,12 @@ def measure_layer_profile(config: dict[str, Any]) -> dict[str, Any]:
         if isinstance(layer, keras.layers.InputLayer):
             continue
         sources = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        mask = None
+        if isinstance(layer, keras.layers.Bidirectional) and len(sources) == 2:
+            # The BLSTM's second input is the frame mask the model passes with the
+            # sequence: every step real, as in a batch of whole segments.
+            sources = sources[:1]
+            mask = tf.ones((batch, *sources[0].shape[1:-1]), dtype="bool")
         tensors = [tf.constant(rng.normal(size=(batch, *t.shape[1:])).astype("float32"))
                    for t in sources]
         # Gradients w.r.t. the layer's inputs, except the model's own inputs (data).
@@ -162,11 +168,14 @@ def measure_layer_profile(config: dict[str, Any]) -> dict[str, Any]:
             rng.normal(size=(batch, *layer.output.shape[1:])).astype("float32"))
 
         @tf.function(jit_compile=xla)
-        def step(xs, layer=layer, watch=watch, cotangent=cotangent):
+        def step(xs, layer=layer, watch=watch, cotangent=cotangent, mask=mask):
             with tf.GradientTape() as tape:
                 for i in watch:
                     tape.watch(xs[i])
-                y = layer(xs if len(xs) > 1 else xs[0], training=True)
+                if mask is None:
+                    y = layer(xs if len(xs) > 1 else xs[0], training=True)
+                else:
+                    y = layer(xs[0], mask=mask, training=True)
                 loss = tf.reduce_sum(y * cotangent)
             return tape.gradient(loss, [*(xs[i] for i in watch), *layer.trainable_weights])
 
@@ -346,6 +355,45 @@ def profile_rows(profile: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def profile_table(profile: dict[str, Any]) -> str:
+    return format_table(profile_rows(profile), ("layer", "kind", "output", "ms/segment", "% of layers"))
+
+
+def profiles_only(args) -> None:
+    """The layer profile alone, once per instruction-set cap, printed side by side."""
+    machine = machine_description()
+    profiles = []
+    for isa in args.isa:
+        config = {"label_step": 20, "batch": args.batch_fft, "xla": False, "repeats": args.repeats,
+                  "isa": isa}
+        print(f"... layer profile {config}", file=sys.stderr, flush=True)
+        profiles.append(run_isolated("profile", config, __file__))
+    print_machine(machine, os.getloadavg())
+    for profile in profiles:
+        if "error" in profile:
+            print(f"\nlayer profile ({profile['isa']}) failed: {profile['error']}")
+            continue
+        print(f"\nOne FFT training step, layer by layer, ISA {profile['isa']} (forward + backward, "
+              f"batch {profile['batch']}, XLA off, median of {profile['repeats']}): ms per segment")
+        print(profile_table(profile))
+    if len(profiles) > 1 and all("error" not in p for p in profiles):
+        names = [r["layer"] for r in profiles[0]["layers"]]
+        rows = []
+        for name in names:
+            ms = [1000 * next(r["seconds"] for r in p["layers"] if r["layer"] == name) / p["batch"]
+                  for p in profiles]
+            rows.append([name, *map(fmt, ms), fmt(ms[-1] / ms[0])])
+        totals = [1000 * sum(r["seconds"] for r in p["layers"]) / p["batch"] for p in profiles]
+        steps = [1000 * p["train_step_s"] / p["batch"] for p in profiles]
+        rows.append(["all layers", *map(fmt, totals), fmt(totals[-1] / totals[0])])
+        rows.append(["train_on_batch", *map(fmt, steps), fmt(steps[-1] / steps[0])])
+        print("\nSide by side, ms per segment")
+        print(format_table(rows, ("layer", *(p["isa"] for p in profiles),
+                                  f"{profiles[-1]['isa']} / {profiles[0]['isa']}")))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "profiles": profiles}, indent=2))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=REPEATS)
@@ -355,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="leave out the direct convolution (the slow part of the run)")
     parser.add_argument("--crossover", action="store_true",
                         help="measure the direct/FFT cross-over and the FFT block lengths instead")
+    parser.add_argument("--profile", action="store_true",
+                        help="only the layer-by-layer profile of one FFT training step, per --isa")
+    parser.add_argument("--isa", nargs="+", default=["native"], choices=train_step.ISA_CAPS,
+                        help="with --profile: native and/or avx2 (oneDNN and XLA held to AVX2)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -363,6 +415,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.crossover:
         crossover(args)
+        return
+    if args.profile:
+        profiles_only(args)
         return
 
     machine = machine_description()
@@ -405,8 +460,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         print(f"\nOne FFT training step, layer by layer (forward + backward, batch "
               f"{profile['batch']}, XLA off, median of {profile['repeats']}): ms per segment")
-        print(format_table(profile_rows(profile), ("layer", "kind", "output", "ms/segment",
-                                                   "% of layers")))
+        print(profile_table(profile))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "models": results,
                                          "agreement": agreement, "profile": profile,

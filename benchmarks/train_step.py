@@ -28,7 +28,9 @@ inputs are random: the time of a step does not depend on the values.
 Run it with ``python benchmarks/train_step.py [--presets paper narrow tiny]
 [--variants WS|all] [--label-step 20] [--batch-direct 4] [--batch-fft 32]
 [--repeats 3] [--fft-xla off|on|both] [--backends tensorflow jax]
-[--json results.json]``. The machine
+[--isa native avx2] [--json results.json]``. ``--isa avx2`` holds oneDNN and XLA
+to AVX2 (see :func:`isa_environment`), so that one run on an AVX-512 machine
+also measures the code an AVX2-only CPU runs. The machine
 (processor, cores, memory, load average before and after) is printed with the
 results: timings taken while other processes compete for the cores are
 pessimistic and noisy.
@@ -54,6 +56,8 @@ SEED = 0
 PRESETS = ("paper", "narrow", "tiny")
 VARIANTS = ("W", "S", "WS")
 BACKENDS = ("tensorflow", "jax")
+ISA_CAPS = ("native", "avx2")
+"""``native``: every vector extension the CPU has; ``avx2``: oneDNN and XLA held to AVX2 + FMA."""
 BATCH_DIRECT = 4
 BATCH_FFT = 32
 REPEATS = 3
@@ -99,9 +103,12 @@ def machine_description() -> dict[str, Any]:
         except Exception:  # not installed: leave it out
             pass
     try:  # the flags that decide the numerical kernels' speed (AVX-512 or AVX2 only, ...)
-        from emo_lib.model_card import _cpuinfo
+        from emo_lib.model_card import cpu_info
 
-        vector_extensions = _cpuinfo()[1]
+        info = cpu_info()
+        vector_extensions = info["vector_extensions"]
+        if info["family"] is not None:  # "AMD EPYC" alone names both Zen 3 and Zen 4
+            cpu = f"{cpu} (family {info['family']}, model {info['model']})"
     except Exception:  # not Linux, or emo_lib not importable: leave it out
         vector_extensions = []
     return {
@@ -229,6 +236,7 @@ def run_isolated(kind: str, config: dict[str, Any], script: str | Path | None = 
     payload = json.dumps({"kind": kind, "config": config})
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1",
                KERAS_BACKEND=config.get("backend", "tensorflow"))
+    env.update(isa_environment(config.get("isa", "native"), env))
     try:
         done = subprocess.run([sys.executable, str(script), "--worker", payload], env=env,
                               capture_output=True, text=True, timeout=timeout)
@@ -239,6 +247,27 @@ def run_isolated(kind: str, config: dict[str, Any], script: str | Path | None = 
             return json.loads(line[len(RESULT_PREFIX):])
     tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
     return dict(config, error=f"exit code {done.returncode}: {' | '.join(tail)}")
+
+
+def isa_environment(isa: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment variables that hold the numerical libraries to one instruction set.
+
+    On a CPU with AVX-512 the ``avx2`` cap runs the code an AVX2-only CPU (a
+    Zen 3 EPYC, older Xeons) would run: oneDNN (TensorFlow's matrix products,
+    convolutions and pooling) reads ``ONEDNN_MAX_CPU_ISA`` and XLA (the direct
+    convolution, every JAX step) ``--xla_cpu_max_isa``. TensorFlow's own Eigen
+    kernels (the FFTs, transposes, element-wise operations) are compiled for AVX
+    in the released wheels and run the same code on every x86-64 CPU. What the
+    cap cannot reproduce is the rest of another CPU: its caches, clock and
+    memory bandwidth.
+    """
+    if isa == "native":
+        return {}
+    if isa != "avx2":
+        raise ValueError(f"unknown ISA cap {isa!r}; choose from {ISA_CAPS}")
+    xla_flags = (environ or os.environ).get("XLA_FLAGS", "")
+    return {"ONEDNN_MAX_CPU_ISA": "AVX2",
+            "XLA_FLAGS": (xla_flags + " --xla_cpu_max_isa=AVX2").strip()}
 
 
 def worker_main(payload: str) -> None:
@@ -276,10 +305,10 @@ def configurations(args) -> list[dict[str, Any]]:
     for backend in args.backends:
         # JAX compiles every step with XLA: its FFT runs have XLA on, whatever --fft-xla says.
         fft_xla = [True] if backend == "jax" else {"off": [False], "on": [True], "both": [False, True]}[args.fft_xla]
-        for preset in args.presets:
+        for isa, preset in ((isa, preset) for isa in args.isa for preset in args.presets):
             for variant in variants:
-                base = {"backend": backend, "preset": preset, "variant": variant, "label_step": args.label_step,
-                        "repeats": args.repeats}
+                base = {"backend": backend, "isa": isa, "preset": preset, "variant": variant,
+                        "label_step": args.label_step, "repeats": args.repeats}
                 if variant != "S" and not args.no_direct:
                     configs.append(dict(base, long_conv="direct", xla=True, batch=args.batch_direct))
                 # The S model has no waveform tower: one run is enough.
@@ -292,7 +321,7 @@ def model_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
         conv = "-" if r["variant"] == "S" else r["long_conv"]
-        label = [r.get("backend", "tensorflow"), r["preset"], r["variant"], f"{r['label_step']} ms", conv,
+        label = [r.get("backend", "tensorflow"), r.get("isa", "native"), r["preset"], r["variant"], f"{r['label_step']} ms", conv,
                  "on" if r["xla"] else "off", r["batch"]]
         if "error" in r:
             rows.append(label + ["failed: " + r["error"][:60], "", "", ""])
@@ -302,7 +331,7 @@ def model_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-MODEL_HEADER = ("backend", "preset", "model", "labels", "long conv", "XLA", "batch", "train s/segment",
+MODEL_HEADER = ("backend", "ISA", "preset", "model", "labels", "long conv", "XLA", "batch", "train s/segment",
                 "predict x real time", "first step s", "peak memory GB")
 
 
@@ -320,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="skip the direct convolution (XLA) runs")
     parser.add_argument("--backends", nargs="+", default=["tensorflow"], choices=BACKENDS,
                         help="Keras backends to measure, each in its own processes (default: tensorflow)")
+    parser.add_argument("--isa", nargs="+", default=["native"], choices=ISA_CAPS,
+                        help="instruction sets to measure: native (all the CPU has) and/or avx2 "
+                             "(oneDNN and XLA held to AVX2, what an AVX2-only CPU runs)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

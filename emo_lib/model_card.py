@@ -27,7 +27,7 @@ from typing import Any
 from .errors import EmoInputError
 from .io import atomic_write_text
 
-__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "device_info", "model_card", "write_model_card"]
+__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "device_info", "model_card", "write_model_card"]
 
 STANDIN_WARNING = "numbers on the stand-in check the machinery; they are not the paper's claims"
 """The sentence every result on the synthetic stand-in corpus carries."""
@@ -55,21 +55,51 @@ _VARIANT_TEXT = {
 # ----------------------------------------------------------------------------
 
 
-def _cpuinfo(path: str | Path = "/proc/cpuinfo") -> tuple[str | None, list[str]]:
-    """CPU model name and the vector extensions among its flags (Linux; (None, []) elsewhere)."""
+def cpu_info(path: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
+    """What identifies the CPU for a speed figure (Linux; names only elsewhere).
+
+    Two machines can share a model name ("AMD EPYC" in a virtual machine is a
+    Zen 3 with AVX2 only or a Zen 4 with AVX-512), so the family and model
+    numbers come with it.
+
+    Returns
+    -------
+    dict
+        ``model_name`` (str or None), ``vendor`` (e.g. "AuthenticAMD", or
+        None), ``family`` and ``model`` (ints from /proc/cpuinfo, or None), and
+        ``vector_extensions`` (the flags among :data:`VECTOR_EXTENSIONS`, in
+        that order).
+    """
+    info: dict[str, Any] = {"model_name": None, "vendor": None, "family": None, "model": None,
+                            "vector_extensions": []}
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return (platform.processor() or None), []
-    model, flags = None, set()
+        info["model_name"] = platform.processor() or None
+        return info
+    flags: set[str] = set()
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        key = key.strip().lower()
-        if key in ("model name", "hardware", "cpu model") and model is None:
-            model = value.strip() or None
+        key, value = key.strip().lower(), value.strip()
+        if key in ("model name", "hardware", "cpu model") and info["model_name"] is None:
+            info["model_name"] = value or None
+        elif key == "vendor_id" and info["vendor"] is None:
+            info["vendor"] = value or None
+        elif key in ("cpu family", "model") and value.isdigit():
+            slot = "family" if key == "cpu family" else "model"
+            if info[slot] is None:
+                info[slot] = int(value)
         elif key in ("flags", "features") and not flags:
             flags = set(value.split())
-    return model or (platform.processor() or None), [f for f in VECTOR_EXTENSIONS if f in flags]
+    info["model_name"] = info["model_name"] or (platform.processor() or None)
+    info["vector_extensions"] = [f for f in VECTOR_EXTENSIONS if f in flags]
+    return info
+
+
+def _cpuinfo(path: str | Path = "/proc/cpuinfo") -> tuple[str | None, list[str]]:
+    """CPU model name and the vector extensions among its flags (Linux; (None, []) elsewhere)."""
+    info = cpu_info(path)
+    return info["model_name"], info["vector_extensions"]
 
 
 def _nvidia_gpus(root: str | Path = "/proc/driver/nvidia/gpus") -> list[str]:
@@ -120,7 +150,9 @@ def device_info() -> dict[str, Any]:
         the backend sees, e.g. ``["CPU:0", "GPU:0"]``), ``gpus`` (names of the
         GPUs the backend sees), ``gpus_on_machine`` (names of the NVIDIA GPUs
         the driver lists, usable or not), ``cpu_model`` (from /proc/cpuinfo,
-        or the platform's processor string; None when unknown), ``cpu_count``,
+        or the platform's processor string; None when unknown), ``cpu_family``
+        and ``cpu_model_number`` (ints, None when unknown: they tell apart CPUs
+        that share a model name), ``cpu_count``,
         ``cpu_vector_extensions`` (those of :data:`VECTOR_EXTENSIONS` the CPU
         has, e.g. ``["avx2", "fma", "avx512f"]``), ``machine`` and ``system``.
 
@@ -139,15 +171,17 @@ def device_info() -> dict[str, Any]:
 
     backend = keras.backend.backend()
     devices, gpus = _backend_devices(backend)
-    cpu_model, extensions = _cpuinfo()
+    cpu = cpu_info()
     return {
         "keras_backend": backend,
         "devices": devices,
         "gpus": gpus,
         "gpus_on_machine": _nvidia_gpus(),
-        "cpu_model": cpu_model,
+        "cpu_model": cpu["model_name"],
+        "cpu_family": cpu["family"],
+        "cpu_model_number": cpu["model"],
         "cpu_count": os.cpu_count(),
-        "cpu_vector_extensions": extensions,
+        "cpu_vector_extensions": cpu["vector_extensions"],
         "machine": platform.machine(),
         "system": platform.system(),
     }
@@ -333,6 +367,8 @@ def model_card(run_dir: str | Path) -> str:
         lines.append("- Versions not recorded.")
     if isinstance(device, dict):
         cpu = device.get("cpu_model") or "unknown CPU"
+        if device.get("cpu_family") is not None:
+            cpu += f" (family {device['cpu_family']}, model {device.get('cpu_model_number')})"
         extensions = ", ".join(device.get("cpu_vector_extensions") or []) or "no vector extensions listed"
         lines.append(f"- Backend {device.get('keras_backend', 'not recorded')} on "
                      f"{', '.join(device.get('devices') or []) or 'no devices listed'}; GPUs: "

@@ -216,7 +216,7 @@ def _sequence_head(x, units: int, n_layers: int, frame_mask=None):
         x = emo_layers.FrameMasking(name="frame_masking")([x, frame_mask])
     for index in range(1, n_layers + 1):
         x = keras.layers.Bidirectional(
-            keras.layers.LSTM(units, return_sequences=True, name=f"blstm{index}_lstm"),
+            emo_layers.ProjectedLSTM(units, return_sequences=True, name=f"blstm{index}_lstm"),
             name=f"blstm{index}",
         )(x)
     if frame_mask is not None:

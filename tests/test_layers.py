@@ -21,6 +21,7 @@ from emo_lib.layers import (
     CrossChannelMaxPool,
     FFTConv1D,
     GatedFusion,
+    ProjectedLSTM,
     fft_block_plan,
     make_conv1d,
 )
@@ -389,6 +390,95 @@ def test_gated_fusion_serialises_and_refuses_bad_inputs():
 
 
 # ----------------------------------------------------------------------------
+# ProjectedLSTM
+# ----------------------------------------------------------------------------
+
+
+def _lstm_pair(units, input_dim, **kwargs):
+    """A keras LSTM and a ProjectedLSTM with the same (random) weights, both built."""
+    keras.utils.set_random_seed(3)
+    reference = keras.layers.LSTM(units, **kwargs)
+    projected = ProjectedLSTM(units, **kwargs)
+    for layer in (reference, projected):
+        layer.build((None, None, input_dim))
+    rng = np.random.default_rng(4)
+    # Random biases too (the initial forget-gate bias of ones would hide a missing bias).
+    projected.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32")
+                           for w in reference.get_weights()])
+    reference.set_weights(projected.get_weights())
+    return reference, projected
+
+
+def _outputs_and_gradients(layer, x, mask, cotangent):
+    """Output, and gradients of sum(output * cotangent) w.r.t. x and the weights."""
+    @tf.function
+    def run(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, mask=mask)
+            loss = tf.reduce_sum(y * cotangent)
+        return y, tape.gradient(loss, [x, *layer.trainable_weights])
+
+    y, grads = run(tf.constant(x))
+    return np.asarray(y), [np.asarray(g) for g in grads]
+
+
+@pytest.mark.parametrize("return_sequences, go_backwards", [(True, False), (True, True), (False, False)])
+def test_projected_lstm_matches_lstm(return_sequences, go_backwards):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 17, 6)).astype("float32")
+    mask = np.ones((3, 17), bool)
+    mask[1, 12:] = False  # a padded tail
+    mask[2, 5:] = False
+    reference, projected = _lstm_pair(5, 6, return_sequences=return_sequences, go_backwards=go_backwards)
+    out_shape = (3, 17, 5) if return_sequences else (3, 5)
+    cotangent = tf.constant(rng.normal(size=out_shape).astype("float32"))
+    want, want_grads = _outputs_and_gradients(reference, x, tf.constant(mask), cotangent)
+    got, got_grads = _outputs_and_gradients(projected, x, tf.constant(mask), cotangent)
+    assert got.shape == out_shape
+    assert relative_error(got, want) < 1e-5
+    assert len(got_grads) == 4  # inputs, kernel, recurrent kernel, bias
+    for g, w in zip(got_grads, want_grads):
+        assert relative_error(g, w) < 1e-5
+    # The masked steps matter: without the mask the output changes.
+    unmasked, _ = _outputs_and_gradients(projected, x, None, cotangent)
+    assert relative_error(unmasked, want) > 1e-3
+
+
+def test_projected_lstm_in_bidirectional_model_takes_lstm_weights(tmp_path):
+    """A model saved with keras LSTMs (older runs) loads into ProjectedLSTMs and agrees."""
+    def model(cls):
+        keras.utils.set_random_seed(1)
+        inputs = keras.Input((20, 7))
+        x = keras.layers.Bidirectional(cls(4, return_sequences=True, name="lstm"), name="blstm")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(2, name="out")(x))
+
+    old = model(keras.layers.LSTM)
+    old.save_weights(tmp_path / "old.weights.h5")
+    new = model(ProjectedLSTM)
+    new.load_weights(tmp_path / "old.weights.h5")
+    assert [w.path for w in new.weights] == [w.path for w in old.weights]
+    x = np.random.default_rng(2).normal(size=(2, 20, 7)).astype("float32")
+    np.testing.assert_allclose(new.predict_on_batch(x), old.predict_on_batch(x), rtol=0, atol=1e-5)
+    new.save(tmp_path / "new.keras")
+    loaded = keras.models.load_model(tmp_path / "new.keras")
+    assert isinstance(loaded.get_layer("blstm").forward_layer, ProjectedLSTM)
+    np.testing.assert_allclose(loaded.predict_on_batch(x), new.predict_on_batch(x), rtol=0, atol=1e-6)
+
+
+def test_projected_lstm_leaves_dropout_to_keras():
+    assert ProjectedLSTM(3, dropout=0.5)._keeps_keras_loop(training=True)
+    assert not ProjectedLSTM(3, dropout=0.5)._keeps_keras_loop(training=False)
+    assert ProjectedLSTM(3, recurrent_dropout=0.2)._keeps_keras_loop(training=False)
+    assert not ProjectedLSTM(3)._keeps_keras_loop(training=True)
+    # With dropout in training it still runs (Keras's own loop) and drops something.
+    layer = ProjectedLSTM(3, dropout=0.9, return_sequences=True, seed=0)
+    x = np.ones((2, 6, 4), "float32")
+    assert layer(x, training=True).shape == (2, 6, 3)
+    assert not np.allclose(layer(x, training=True), layer(x, training=False))
+
+
+# ----------------------------------------------------------------------------
 # Other backends
 # ----------------------------------------------------------------------------
 
@@ -408,7 +498,20 @@ def test_runs_on_jax():
         "got = np.asarray(layer(x)); "
         "assert np.abs(got - want).max() < 1e-4 * np.abs(want).max(), np.abs(got - want).max()"
     )
+    lstm = (
+        "import jax, numpy as np, keras; from emo_lib.layers import ProjectedLSTM; "
+        "rng = np.random.default_rng(0); x = rng.normal(size=(2, 9, 3)).astype('float32'); "
+        "m = np.ones((2, 9), bool); m[1, 6:] = False; "
+        "a = keras.layers.LSTM(4, return_sequences=True); b = ProjectedLSTM(4, return_sequences=True); "
+        "a.build((None, 9, 3)); b.build((None, 9, 3)); b.set_weights(a.get_weights()); "
+        "f = lambda layer: (lambda x: (layer(x, mask=m) ** 2).sum()); "
+        "ya, yb = np.asarray(a(x, mask=m)), np.asarray(b(x, mask=m)); "
+        "ga, gb = np.asarray(jax.grad(f(a))(x)), np.asarray(jax.grad(f(b))(x)); "
+        "assert np.abs(ya - yb).max() < 1e-5 * np.abs(ya).max(), np.abs(ya - yb).max(); "
+        "assert np.abs(ga - gb).max() < 1e-5 * np.abs(ga).max(), np.abs(ga - gb).max()"
+    )
     env = dict(os.environ, KERAS_BACKEND="jax")
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
+    for snippet in (code, lstm):
+        result = subprocess.run([sys.executable, "-c", snippet], env=env, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]

@@ -12,6 +12,7 @@ from emo_lib.model_card import (
     VECTOR_EXTENSIONS,
     _cpuinfo,
     _nvidia_gpus,
+    cpu_info,
     device_info,
     model_card,
     write_model_card,
@@ -84,8 +85,8 @@ def test_model_card_real_corpus_unfinished_run_and_device(run_dir, tmp_path):
 
 def test_device_info_keys():
     info = device_info()
-    assert set(info) == {"keras_backend", "devices", "gpus", "gpus_on_machine", "cpu_model", "cpu_count",
-                         "cpu_vector_extensions", "machine", "system"}
+    assert set(info) == {"keras_backend", "devices", "gpus", "gpus_on_machine", "cpu_model", "cpu_family",
+                         "cpu_model_number", "cpu_count", "cpu_vector_extensions", "machine", "system"}
     assert info["keras_backend"] == keras.backend.backend()
     assert "CPU:0" in info["devices"]
     assert all(name.startswith("GPU") for name in info["devices"] if name != "CPU:0") or info["gpus"]
@@ -102,6 +103,13 @@ def test_cpuinfo_and_gpu_listing_parse_linux_files(tmp_path):
     arm = tmp_path / "cpuinfo_arm"
     arm.write_text("processor\t: 0\nFeatures\t: fp asimd asimdhp sve sve2 i8mm bf16\nCPU part\t: 0xd4f\n")
     assert _cpuinfo(arm)[1] == ["asimd", "asimdhp", "sve", "sve2", "i8mm", "bf16"]
+    zen = tmp_path / "cpuinfo_zen"
+    zen.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+                   "model name\t: AMD EPYC\nflags\t\t: avx avx2 fma avx512f\n\n"
+                   "processor\t: 1\ncpu family\t: 99\nmodel\t\t: 1\n")
+    assert cpu_info(zen) == {"model_name": "AMD EPYC", "vendor": "AuthenticAMD", "family": 25,
+                             "model": 17, "vector_extensions": ["avx", "avx2", "fma", "avx512f"]}
+    assert cpu_info(arm)["family"] is None and cpu_info(tmp_path / "missing")["vector_extensions"] == []
     gpus = tmp_path / "gpus"
     (gpus / "0000:01:00.0").mkdir(parents=True)
     (gpus / "0000:01:00.0" / "information").write_text("Model: \t\t NVIDIA H200\nIRQ: 1\n")
