@@ -15,8 +15,14 @@ of computing them on a minute of speech-like audio and prints, side by side:
   two 6,373-vectors of each row, and, per feature, the correlation across the
   subset's rows (which the few features with large values cannot dominate).
 
+With ``--workers N`` (N > 1) it also times N different signals of the same
+length extracted at once, each openSMILE run in a process of its own (what
+:func:`emo_lib.dataset.build_segment_set` does with several conversations),
+and prints the combined real-time factor: seconds of audio per second of wall
+time.
+
 Run it with ``python benchmarks/compare_features.py [--seconds 60] [--step 0.04]
-[--subset 60]``. Timings on a busy machine are pessimistic: repeat the run
+[--subset 60] [--workers 2]``. Timings on a busy machine are pessimistic: repeat the run
 before quoting them.
 """
 
@@ -109,12 +115,29 @@ def feature_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, (a * b).sum(0) / denominator, np.nan)
 
 
+def parallel_real_time(seconds: float, step: float, workers: int) -> tuple[float, float]:
+    """Wall seconds and combined real-time factor of ``workers`` extractions run at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    signals = [speech_like(seconds, seed=SEED + 1 + i) for i in range(workers)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda x: compare_features(x, SAMPLE_RATE, step, isolate=True), signals))
+    wall = time.perf_counter() - start
+    assert all(r.shape[1] == COMPARE_DIM for r in results)
+    return wall, workers * seconds / wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--step", type=float, default=STEP_S)
     parser.add_argument("--subset", type=int, default=SUBSET, help="rows timed one call each")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="also time this many signals extracted at once, one process each")
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
 
     audio = speech_like(args.seconds)
     print(f"audio: {args.seconds:.0f} s of synthetic speech at {SAMPLE_RATE} Hz, step {args.step} s, 1 s windows")
@@ -143,6 +166,11 @@ def main() -> None:
         f"per window: timed {len(rows)} of {n_rows} rows in {subset_s:.2f} s; "
         f"windowed call is {per_window_s / windowed_s:.1f}x faster"
     )
+    if args.workers > 1:
+        wall, combined = parallel_real_time(args.seconds, args.step, args.workers)
+        label = f"{args.workers} windowed calls at once"
+        print(f"{label:<34}{wall:>10.2f}{combined:>14.1f}   (combined: {args.workers} x "
+              f"{args.seconds:.0f} s of audio over the wall time; own processes)")
 
     by_row = row_correlations(windowed[rows].astype(np.float64), reference.astype(np.float64))
     by_feature = feature_correlations(windowed[rows].astype(np.float64), reference.astype(np.float64))

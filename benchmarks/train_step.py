@@ -180,7 +180,8 @@ def measure_model(config: dict[str, Any]) -> dict[str, Any]:
     ----------
     config : dict
         ``preset``, ``variant``, ``label_step``, ``long_conv`` ("direct" or
-        "fft"), ``xla`` (bool), ``batch``, ``repeats``; optional ``train``
+        "fft"), ``xla`` (bool), ``batch``, ``repeats``; optional ``lstm``
+        ("projected", the default, or "keras": see ``build_model``), ``train``
         and ``predict`` (bools, default True) and ``backend`` (the Keras
         backend the worker process was started with, default TensorFlow).
 
@@ -201,7 +202,7 @@ def measure_model(config: dict[str, Any]) -> dict[str, Any]:
     keras.utils.set_random_seed(SEED)
     preset = get_preset(config["preset"])
     model = build_model(config["variant"], config["label_step"], preset,
-                        long_conv=config["long_conv"])
+                        long_conv=config["long_conv"], lstm=config.get("lstm", "projected"))
     model.compile(optimizer=keras.optimizers.RMSprop(5e-4), loss=ccc_loss,
                   jit_compile=bool(config["xla"]))
     inputs, targets = random_batch(model, config["batch"])
@@ -309,11 +310,14 @@ def configurations(args) -> list[dict[str, Any]]:
             for variant in variants:
                 base = {"backend": backend, "isa": isa, "preset": preset, "variant": variant,
                         "label_step": args.label_step, "repeats": args.repeats}
-                if variant != "S" and not args.no_direct:
-                    configs.append(dict(base, long_conv="direct", xla=True, batch=args.batch_direct))
-                # The S model has no waveform tower: one run is enough.
-                for xla in fft_xla[:1] if variant == "S" else fft_xla:
-                    configs.append(dict(base, long_conv="fft", xla=xla, batch=args.batch_fft))
+                for lstm in args.lstm:
+                    if variant != "S" and not args.no_direct:
+                        configs.append(dict(base, lstm=lstm, long_conv="direct", xla=True,
+                                            batch=args.batch_direct))
+                    # The S model has no waveform tower: one run is enough.
+                    for xla in fft_xla[:1] if variant == "S" else fft_xla:
+                        configs.append(dict(base, lstm=lstm, long_conv="fft", xla=xla,
+                                            batch=args.batch_fft))
     return configs
 
 
@@ -321,7 +325,8 @@ def model_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
         conv = "-" if r["variant"] == "S" else r["long_conv"]
-        label = [r.get("backend", "tensorflow"), r.get("isa", "native"), r["preset"], r["variant"], f"{r['label_step']} ms", conv,
+        label = [r.get("backend", "tensorflow"), r.get("isa", "native"), r["preset"], r["variant"],
+                 f"{r['label_step']} ms", conv, r.get("lstm", "projected"),
                  "on" if r["xla"] else "off", r["batch"]]
         if "error" in r:
             rows.append(label + ["failed: " + r["error"][:60], "", "", ""])
@@ -331,8 +336,35 @@ def model_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-MODEL_HEADER = ("backend", "ISA", "preset", "model", "labels", "long conv", "XLA", "batch", "train s/segment",
+MODEL_HEADER = ("backend", "ISA", "preset", "model", "labels", "long conv", "LSTM", "XLA", "batch", "train s/segment",
                 "predict x real time", "first step s", "peak memory GB")
+
+
+def speedup_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Per backend, ISA cap, preset and variant: stock build vs the best FFT + ProjectedLSTM run."""
+    rows = []
+    ok = [r for r in results if "error" not in r and "train_s_per_segment" in r]
+    keys = dict.fromkeys((r.get("backend", "tensorflow"), r.get("isa", "native"), r["preset"], r["variant"],
+                          r["label_step"]) for r in ok)
+    for key in keys:
+        same = [r for r in ok if (r.get("backend", "tensorflow"), r.get("isa", "native"), r["preset"],
+                                  r["variant"], r["label_step"]) == key]
+        stock = next((r for r in same if r["long_conv"] == "direct" and r.get("lstm") == "keras"), None)
+        ours = [r for r in same if r["long_conv"] == "fft" and r.get("lstm", "projected") == "projected"]
+        if stock is None or not ours:
+            continue
+        best = min(ours, key=lambda r: r["train_s_per_segment"])
+        rows.append([*key[:4], f"{key[4]} ms", fmt(stock["train_s_per_segment"]),
+                     fmt(best["train_s_per_segment"]),
+                     fmt(stock["train_s_per_segment"] / best["train_s_per_segment"]),
+                     fmt(stock.get("predict_rtf")), fmt(best.get("predict_rtf")),
+                     fmt(best["predict_rtf"] / stock["predict_rtf"]
+                         if stock.get("predict_rtf") and best.get("predict_rtf") else None)])
+    return rows
+
+
+SPEEDUP_HEADER = ("backend", "ISA", "preset", "model", "labels", "train s stock", "train s ours",
+                  "training speed-up", "predict x RT stock", "predict x RT ours", "prediction speed-up")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -349,6 +381,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="skip the direct convolution (XLA) runs")
     parser.add_argument("--backends", nargs="+", default=["tensorflow"], choices=BACKENDS,
                         help="Keras backends to measure, each in its own processes (default: tensorflow)")
+    parser.add_argument("--lstm", nargs="+", default=["keras", "projected"],
+                        choices=("keras", "projected"),
+                        help="LSTM layers to measure: keras (the stock layer) and/or projected "
+                             "(emo_lib.layers.ProjectedLSTM, the default of build_model)")
     parser.add_argument("--isa", nargs="+", default=["native"], choices=ISA_CAPS,
                         help="instruction sets to measure: native (all the CPU has) and/or avx2 "
                              "(oneDNN and XLA held to AVX2, what an AVX2-only CPU runs)")
@@ -369,6 +405,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         results.append(run_isolated("model", config))
     print_machine(machine, os.getloadavg())
     print(format_table(model_rows(results), MODEL_HEADER))
+    speedups = speedup_rows(results)
+    if speedups:
+        print("\nThe project's build (FFT convolution, ProjectedLSTM, XLA as in its row) against the "
+              "stock build (keras Conv1D and LSTM, XLA on), per segment")
+        print(format_table(speedups, SPEEDUP_HEADER))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
 

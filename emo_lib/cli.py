@@ -143,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", default="paper", help="model preset: paper, narrow or tiny (default paper)")
     train.add_argument("--long-conv", choices=("auto", "direct", "fft"), default=None,
                        help="how the 800-tap waveform convolution is computed (same function either way)")
+    train.add_argument("--lstm", choices=("projected", "keras"), default=None,
+                       help="the LSTM in the BLSTMs: projected (input projection outside the recurrence, "
+                            "faster on a CPU) or keras (keras.layers.LSTM); same function and weights "
+                            "(default: the preset's)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--recipe", choices=("paper", "quick", "ci"), default="paper",
@@ -394,8 +398,15 @@ def _cmd_train(args) -> int:
     preset = get_preset(args.preset)
     if args.long_conv:
         preset = preset.replace(long_conv=args.long_conv)
+    if args.lstm:
+        preset = preset.replace(lstm=args.lstm)
     config = _train_config(args)
-    choose_devices(config.devices)  # too few devices: said before the corpus is read
+    chosen = choose_devices(config.devices)  # too few devices: said before the corpus is read
+    if args.quiet_level == 0:
+        from .model_card import describe_training_device, device_info
+
+        print(f"training with {describe_training_device(device_info(), chosen)}", file=sys.stderr,
+              flush=True)
     if (args.out / "metrics.json").exists():
         raise EmoInputError("the run folder already holds a finished run", path=args.out)
     if (args.out / "state.json").exists() and not args.resume:

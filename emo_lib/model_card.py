@@ -27,7 +27,7 @@ from typing import Any
 from .errors import EmoInputError
 from .io import atomic_write_text
 
-__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "device_info", "model_card", "write_model_card"]
+__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "describe_training_device", "device_info", "model_card", "write_model_card"]
 
 STANDIN_WARNING = "numbers on the stand-in check the machinery; they are not the paper's claims"
 """The sentence every result on the synthetic stand-in corpus carries."""
@@ -185,6 +185,40 @@ def device_info() -> dict[str, Any]:
         "machine": platform.machine(),
         "system": platform.system(),
     }
+
+
+def describe_training_device(info: dict[str, Any], chosen: list[str] | None = None) -> str:
+    """One line naming where a training run computes, from :func:`device_info`'s record.
+
+    Parameters
+    ----------
+    info : dict
+        What :func:`device_info` returns (or a run.json's ``"device"``).
+    chosen : list of str, optional
+        The devices of a data-parallel run (``TrainConfig.devices`` > 1);
+        empty or None for one device, the backend's default: its first GPU
+        where it sees one, else the CPU.
+
+    Examples
+    --------
+    >>> describe_training_device({"keras_backend": "jax", "devices": ["gpu:0"], "gpus": ["NVIDIA H200"],
+    ...                           "cpu_model": "AMD EPYC", "cpu_count": 16})
+    'Keras on jax, 1 device: gpu:0 (NVIDIA H200); CPU AMD EPYC, 16 cores'
+    """
+    devices = list(info.get("devices") or [])
+    gpus = list(info.get("gpus") or [])
+    if chosen:
+        where = f"{len(chosen)} devices: {', '.join(chosen)}"
+    else:
+        gpu_devices = [d for d in devices if d.lower().startswith("gpu")]
+        first = gpu_devices[0] if gpu_devices else next(
+            (d for d in devices if d.lower().startswith("cpu")), "CPU")
+        where = f"1 device: {first}" + (f" ({gpus[0]})" if gpu_devices and gpus else "")
+    cpu = info.get("cpu_model") or "unknown"
+    if info.get("cpu_family") is not None:
+        cpu += f" (family {info['cpu_family']}, model {info.get('cpu_model_number')})"
+    return (f"Keras on {info.get('keras_backend', 'an unknown backend')}, {where}; CPU {cpu}, "
+            f"{info.get('cpu_count', '?')} cores")
 
 
 # ----------------------------------------------------------------------------

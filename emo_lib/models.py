@@ -205,7 +205,10 @@ def _spectrogram_tower(spectrogram, preset: ModelPreset, steps: int):
     return keras.layers.Reshape((steps, -1), name="spec_to_steps")(x)
 
 
-def _sequence_head(x, units: int, n_layers: int, frame_mask=None):
+_LSTM_CHOICES = ("projected", "keras")
+
+
+def _sequence_head(x, units: int, n_layers: int, frame_mask=None, lstm: str = "projected"):
     """BLSTM layers ``blstm1``, ``blstm2``, ... and the per-step linear ``emotion`` output.
 
     With ``frame_mask`` (batch, T) the padded steps (mask 0) are masked out of
@@ -214,9 +217,10 @@ def _sequence_head(x, units: int, n_layers: int, frame_mask=None):
     """
     if frame_mask is not None:
         x = emo_layers.FrameMasking(name="frame_masking")([x, frame_mask])
+    lstm_class = emo_layers.ProjectedLSTM if lstm == "projected" else keras.layers.LSTM
     for index in range(1, n_layers + 1):
         x = keras.layers.Bidirectional(
-            emo_layers.ProjectedLSTM(units, return_sequences=True, name=f"blstm{index}_lstm"),
+            lstm_class(units, return_sequences=True, name=f"blstm{index}_lstm"),
             name=f"blstm{index}",
         )(x)
     if frame_mask is not None:
@@ -226,7 +230,8 @@ def _sequence_head(x, units: int, n_layers: int, frame_mask=None):
 
 def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "paper", *,
                 n_features: int = N_COMPARE_FEATURES, long_conv: str | None = None,
-                frame_mask: bool = True, spectrogram_norm: str = "none") -> keras.Model:
+                frame_mask: bool = True, spectrogram_norm: str = "none",
+                lstm: str | None = None) -> keras.Model:
     """Build one of the paper's models (not compiled).
 
     Parameters
@@ -257,6 +262,12 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
         (band, map) set to training-set statistics by
         :func:`adapt_standardiser` (240 non-trainable values and a count:
         241 more parameters). Ignored by the W and baseline variants.
+    lstm : {"projected", "keras"}, optional, keyword-only
+        Overrides ``preset.lstm``: the LSTM inside each BLSTM,
+        :class:`emo_lib.layers.ProjectedLSTM` (the input projection outside
+        the recurrence, faster on a CPU) or the stock ``keras.layers.LSTM``.
+        Same function, weights and parameter count; weights files move
+        between the two.
 
     Returns
     -------
@@ -324,6 +335,10 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
             f"unknown spectrogram normalisation {spectrogram_norm!r}; "
             f"choose one of {', '.join(_SPECTROGRAM_NORMS)}"
         )
+    if lstm is not None:
+        preset = preset.replace(lstm=lstm)
+    if preset.lstm not in _LSTM_CHOICES:
+        raise EmoInputError(f"unknown LSTM {preset.lstm!r}; choose one of {', '.join(_LSTM_CHOICES)}")
     steps = preset.label_frames(step)
     _check_geometry(preset, variant, steps)
     name = f"{variant}_{step}ms_{preset.name}"
@@ -367,7 +382,7 @@ def build_model(variant: str, label_step_ms: int, preset: str | ModelPreset = "p
             units = preset.lstm_units_single
     if mask is not None:
         inputs["frame_mask"] = mask
-    output = _sequence_head(x, units, preset.lstm_layers, frame_mask=mask)
+    output = _sequence_head(x, units, preset.lstm_layers, frame_mask=mask, lstm=preset.lstm)
     return keras.Model(inputs, output, name=name)
 
 

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import nbformat
 import numpy as np
@@ -202,9 +203,17 @@ def test_predict_flac_and_a_folder_with_a_bad_file(workspace):
 
 
 def test_train_gated_model_then_predict(workspace):
-    emo(*TRAIN, "--variant", "WSG", "--epochs", "1", "--out", "wsg", cwd=workspace)
+    not_quiet = [arg for arg in TRAIN if arg != "--quiet"]
+    trained = emo(*not_quiet, "--variant", "WSG", "--epochs", "1", "--lstm", "projected", "--progress",
+                  "none", "--out", "wsg", cwd=workspace)
+    # Where it trains, before anything else: backend, device and CPU (here the CPU, one device).
+    device = json.loads((workspace / "wsg" / "run.json").read_text())["device"]
+    assert (f"training with Keras on {device['keras_backend']}, 1 device: CPU:0; CPU "
+            f"{device['cpu_model']}") in trained.stderr
     metrics = json.loads((workspace / "wsg" / "metrics.json").read_text())
     assert metrics["variant"] == "WSG" and metrics["model"] == "WSG_40ms_tiny"
+    model_config = zipfile.ZipFile(workspace / "wsg" / "model.keras").read("config.json").decode()
+    assert model_config.count('"ProjectedLSTM"') == 4  # --lstm: two BLSTMs, two directions each
     assert np.isfinite(metrics["metrics"]["ccc"]["concatenated"]["valence"])
     assert "W+S gated" in (workspace / "wsg" / "MODEL.md").read_text()
     rate = 22050

@@ -13,6 +13,7 @@ from emo_lib.model_card import (
     _cpuinfo,
     _nvidia_gpus,
     cpu_info,
+    describe_training_device,
     device_info,
     model_card,
     write_model_card,
@@ -115,3 +116,16 @@ def test_cpuinfo_and_gpu_listing_parse_linux_files(tmp_path):
     (gpus / "0000:01:00.0" / "information").write_text("Model: \t\t NVIDIA H200\nIRQ: 1\n")
     assert _nvidia_gpus(gpus) == ["NVIDIA H200"]
     assert _nvidia_gpus(tmp_path / "none") == []
+
+
+def test_describe_training_device():
+    gpu = {"keras_backend": "tensorflow", "devices": ["CPU:0", "GPU:0", "GPU:1"],
+           "gpus": ["NVIDIA H200", "NVIDIA H200"], "cpu_model": "AMD EPYC", "cpu_family": 25,
+           "cpu_model_number": 17, "cpu_count": 16}
+    assert describe_training_device(gpu) == ("Keras on tensorflow, 1 device: GPU:0 (NVIDIA H200); "
+                                             "CPU AMD EPYC (family 25, model 17), 16 cores")
+    assert describe_training_device(gpu, ["GPU:0", "GPU:1"]).startswith(
+        "Keras on tensorflow, 2 devices: GPU:0, GPU:1; CPU")
+    cpu = {"keras_backend": "jax", "devices": ["cpu:0"], "gpus": [], "cpu_model": None, "cpu_count": 2}
+    assert describe_training_device(cpu) == "Keras on jax, 1 device: cpu:0; CPU unknown, 2 cores"
+    assert "1 device: CPU:0" in describe_training_device(device_info())

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from emo_lib.config import get_preset
 from emo_lib.errors import EmoInputError
 from emo_lib.features import silent_frame
-from emo_lib.layers import make_conv1d
+from emo_lib.layers import ProjectedLSTM, make_conv1d
 from emo_lib.metrics import ccc_loss
 from emo_lib.models import (adapt_standardiser, build_model, copy_weights, describe_model, gate_model,
                              load_model)
@@ -161,6 +161,24 @@ def test_long_conv_override_keeps_weights_and_function():
     outputs = [keras.Model(model.inputs, model.get_layer("wave_to_steps").output)
                .predict(inputs, verbose=0) for model in (direct, fft)]
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_choice_keeps_weights_and_function():
+    assert get_preset("paper").lstm == "projected" and get_preset("tiny").lstm == "keras"
+    projected = build_model("WS", 40, "tiny", lstm="projected")
+    stock = build_model("WS", 40, "tiny")
+    for index in (1, 2):
+        assert isinstance(projected.get_layer(f"blstm{index}").forward_layer, ProjectedLSTM)
+        assert type(stock.get_layer(f"blstm{index}").backward_layer) is keras.layers.LSTM
+    assert projected.count_params() == stock.count_params()
+    assert [w.path for w in projected.weights] == [w.path for w in stock.weights]
+    stock.set_weights(projected.get_weights())
+    inputs, _ = random_batch(projected, 2, seed=6)
+    inputs["frame_mask"][1, 100:] = 0  # padded steps: the masks must agree too
+    np.testing.assert_allclose(projected.predict_on_batch(inputs), stock.predict_on_batch(inputs),
+                               rtol=0, atol=1e-5)
+    with pytest.raises(EmoInputError, match="unknown LSTM 'gru'"):
+        build_model("WS", 40, "tiny", lstm="gru")
 
 
 @pytest.mark.parametrize("preset", ["narrow", "tiny"])
