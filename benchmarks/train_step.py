@@ -28,7 +28,11 @@ inputs are random: the time of a step does not depend on the values.
 Run it with ``python benchmarks/train_step.py [--presets paper narrow tiny]
 [--variants WS|all] [--label-step 20] [--batch-direct 4] [--batch-fft 32]
 [--repeats 3] [--fft-xla off|on|both] [--backends tensorflow jax]
-[--isa native avx2] [--json results.json]``. ``--isa avx2`` holds oneDNN and XLA
+[--lstm keras projected] [--isa native avx2] [--json results.json]``. By default every
+configuration runs with ``keras.layers.LSTM`` (``keras``: with the direct
+convolution, the stock build a user would write) and with
+:class:`emo_lib.layers.ProjectedLSTM`; a second table gives the project's
+build's speed-up over the stock one. ``--isa avx2`` holds oneDNN and XLA
 to AVX2 (see :func:`isa_environment`), so that one run on an AVX-512 machine
 also measures the code an AVX2-only CPU runs. The machine
 (processor, cores, memory, load average before and after) is printed with the
@@ -181,7 +185,7 @@ def measure_model(config: dict[str, Any]) -> dict[str, Any]:
     config : dict
         ``preset``, ``variant``, ``label_step``, ``long_conv`` ("direct" or
         "fft"), ``xla`` (bool), ``batch``, ``repeats``; optional ``lstm``
-        ("projected", the default, or "keras": see ``build_model``), ``train``
+        ("projected", the default here, or "keras": see ``build_model``), ``train``
         and ``predict`` (bools, default True) and ``backend`` (the Keras
         backend the worker process was started with, default TensorFlow).
 
@@ -384,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lstm", nargs="+", default=["keras", "projected"],
                         choices=("keras", "projected"),
                         help="LSTM layers to measure: keras (the stock layer) and/or projected "
-                             "(emo_lib.layers.ProjectedLSTM, the default of build_model)")
+                             "(emo_lib.layers.ProjectedLSTM, the paper preset's); default both")
     parser.add_argument("--isa", nargs="+", default=["native"], choices=ISA_CAPS,
                         help="instruction sets to measure: native (all the CPU has) and/or avx2 "
                              "(oneDNN and XLA held to AVX2, what an AVX2-only CPU runs)")

@@ -236,7 +236,14 @@ class ProjectedLSTM(keras.layers.LSTM):
 
     On the paper's BLSTM (300 steps, 640 inputs, 256 units, batch 32) the
     forward and backward pass took 39 instead of 60 ms per segment on a 2-core
-    AMD EPYC (benchmarks/README.md).
+    AMD EPYC (Zen 4; benchmarks/README.md).
+
+    It reuses three Keras internals that ``keras.ops`` does not expose: the
+    backend's ``lstm`` (cuDNN) and ``rnn`` (the masked loop every Keras RNN
+    runs on) from ``keras.src.backend``, and the cell's
+    ``_compute_carry_and_output_fused`` (the gates). The tests compare the
+    layer with ``keras.layers.LSTM`` on TensorFlow and JAX, so a Keras
+    release that moves them fails there first.
     """
 
     def _keeps_keras_loop(self, training) -> bool:

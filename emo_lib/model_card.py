@@ -27,7 +27,8 @@ from typing import Any
 from .errors import EmoInputError
 from .io import atomic_write_text
 
-__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "describe_training_device", "device_info", "model_card", "write_model_card"]
+__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "describe_training_device", "device_info",
+           "model_card", "write_model_card"]
 
 STANDIN_WARNING = "numbers on the stand-in check the machinery; they are not the paper's claims"
 """The sentence every result on the synthetic stand-in corpus carries."""
