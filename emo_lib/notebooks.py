@@ -24,6 +24,7 @@ import base64
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import EmoInputError
@@ -136,23 +137,45 @@ class _CellOutputHandler(logging.Handler):
             self.handleError(record)
 
 
-def _kernel_manager_class():
-    """Kernels talk to papermill over local IPC sockets on POSIX systems (TCP elsewhere).
+def _kernel_manager_class(stderr_log: Path | None = None):
+    """The kernel manager papermill starts each notebook's kernel with.
 
-    Over TCP, ipykernel warns at every start that its traffic is not encrypted;
-    IPC sockets (files in Jupyter's runtime folder, readable by the user only)
-    are what that warning recommends.
+    Kernels talk to papermill over local IPC sockets on POSIX systems (TCP
+    elsewhere): over TCP, ipykernel warns at every start that its traffic is
+    not encrypted; IPC sockets (files in Jupyter's runtime folder, readable by
+    the user only) are what that warning recommends.
+
+    With ``stderr_log`` the kernel process's own standard error goes to that
+    file instead of the terminal. The cells' output reaches the notebook either
+    way (ipykernel forwards it); what stays out of the terminal is the kernel's
+    own logging, such as the "KeyboardInterrupt caught in kernel" it prints
+    when it is stopped after a failed cell, which would break the one-line
+    error of ``emo notebooks``.
     """
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
-    if os.name != "posix":
-        return AsyncKernelManager
+    class _NotebookKernelManager(AsyncKernelManager):
+        if os.name == "posix":
+            transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
 
-    class _IPCKernelManager(AsyncKernelManager):
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if stderr_log is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(stderr_log, "ab") as handle:  # the kernel process keeps its own copy
+                kw["stderr"] = handle
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    return _IPCKernelManager
+    return _NotebookKernelManager
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line of a text file ('' when there is none or it cannot be read)."""
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError:
+        return ""
+    return next((line for line in reversed(lines) if line), "")
 
 
 def collapse_carriage_returns(text: str) -> str:
@@ -316,17 +339,19 @@ def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
         papermill_log.setLevel(logging.INFO)
         papermill_log.propagate = False
     written = []
+    logs = tempfile.TemporaryDirectory(prefix="emo-kernel-")
     try:
         for name in names:
             source = notebook_dir / name
             target = output_dir / name
+            kernel_log = Path(logs.name) / f"{Path(name).stem}.stderr"
             print(f"executing {name} (profile {profile})", flush=True)
             try:
                 papermill.execute_notebook(str(source), str(target), parameters=parameters,
                                            cwd=str(output_dir), kernel_name="python3",
                                            progress_bar=False, log_output=log_output,
                                            execution_timeout=timeout,
-                                           kernel_manager_class=_kernel_manager_class())
+                                           kernel_manager_class=_kernel_manager_class(kernel_log))
             except papermill.PapermillExecutionError as error:
                 raise EmoInputError(
                     f"cell In [{error.exec_count}] failed: {error.ename}: {_one_line(error.evalue)} "
@@ -334,7 +359,10 @@ def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
             except CellTimeoutError:
                 raise EmoInputError(f"a cell ran longer than {timeout} s", path=target) from None
             except DeadKernelError as error:
-                raise EmoInputError(f"the kernel died ({_one_line(error)})", path=target) from None
+                last = _last_line(kernel_log)
+                raise EmoInputError(f"the kernel died ({_one_line(error)})"
+                                    + (f"; its last message: {last}" if last else ""),
+                                    path=target) from None
             except NoSuchKernel:
                 raise EmoInputError("no Jupyter kernel 'python3' (pip install ipykernel)",
                                     path=source) from None
@@ -342,6 +370,7 @@ def run_notebooks(*, profile: str = "quick", seeds: list[int] | None = None,
                 _tidy_notebook(target, source)
             written.append(target)
     finally:
+        logs.cleanup()
         if log_output:
             papermill_log.removeHandler(handler)
             papermill_log.setLevel(saved[0])

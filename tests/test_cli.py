@@ -234,6 +234,9 @@ def test_failing_notebook_is_one_line_and_exit_2(tmp_path):
                                                'RECOLA_ROOT = None\nWORK = "../work"\nFIGURES = "../figures"')
         parameters.metadata["tags"] = ["parameters"]
         body = 'raise RuntimeError("no stand-in corpus in WORK")' if index == 1 else "print(PROFILE)"
+        if index == 0:  # the kernel's own standard error (its logging) must not reach the terminal
+            body = ("import os, sys\nos.write(sys.stderr._original_stdstream_copy, b'kernel noise\\n')\n"
+                    + body)
         notebook.cells = [parameters, nbformat.v4.new_code_cell(body)]
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(notebook, folder / name)
@@ -243,8 +246,27 @@ def test_failing_notebook_is_one_line_and_exit_2(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("emo notebooks: error: ") and "02_training.ipynb" in lines[0]
+    assert "kernel noise" not in result.stderr + result.stdout
     assert "RuntimeError: no stand-in corpus in WORK" in lines[0]
     assert "executing 01_data_preparation.ipynb" in result.stdout
     assert "ci" in result.stdout.splitlines()  # the cell's printed output, streamed as it ran
     assert not (tmp_path / "out" / "03_results.ipynb").exists()  # the run stopped at the failure
     assert str(tmp_path) not in (tmp_path / "out" / "01_data_preparation.ipynb").read_text()
+
+
+def test_dead_kernel_is_one_line_with_its_last_message(tmp_path):
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    for name in NOTEBOOKS:
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(
+            "import os, sys\nos.write(sys.stderr._original_stdstream_copy, b'out of memory, say\\n')\n"
+            "os._exit(3)")]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, folder / name)
+    result = emo("notebooks", "--profile", "ci", "--notebooks", "nb", "--output", "out", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "01_data_preparation.ipynb: the kernel died" in lines[0]
+    assert lines[0].endswith("its last message: out of memory, say")
