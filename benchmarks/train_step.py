@@ -107,12 +107,12 @@ def machine_description() -> dict[str, Any]:
         except Exception:  # not installed: leave it out
             pass
     try:  # the flags that decide the numerical kernels' speed (AVX-512 or AVX2 only, ...)
-        from emo_lib.model_card import cpu_info
+        from emo_lib.model_card import cpu_info, cpu_label
 
         info = cpu_info()
         vector_extensions = info["vector_extensions"]
-        if info["family"] is not None:  # "AMD EPYC" alone names both Zen 3 and Zen 4
-            cpu = f"{cpu} (family {info['family']}, model {info['model']})"
+        # "AMD EPYC" alone names both Zen 3 and Zen 4: the family and model tell them apart.
+        cpu = cpu_label(info["model_name"] or cpu, info["family"], info["model"])
     except Exception:  # not Linux, or emo_lib not importable: leave it out
         vector_extensions = []
     return {

@@ -27,7 +27,7 @@ from typing import Any
 from .errors import EmoInputError
 from .io import atomic_write_text
 
-__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "describe_training_device", "device_info",
+__all__ = ["STANDIN_WARNING", "VECTOR_EXTENSIONS", "cpu_info", "cpu_label", "describe_training_device", "device_info",
            "model_card", "write_model_card"]
 
 STANDIN_WARNING = "numbers on the stand-in check the machinery; they are not the paper's claims"
@@ -97,10 +97,16 @@ def cpu_info(path: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
     return info
 
 
-def _cpuinfo(path: str | Path = "/proc/cpuinfo") -> tuple[str | None, list[str]]:
-    """CPU model name and the vector extensions among its flags (Linux; (None, []) elsewhere)."""
-    info = cpu_info(path)
-    return info["model_name"], info["vector_extensions"]
+def cpu_label(model_name: str | None, family: int | None = None, model: int | None = None) -> str:
+    """The CPU as a speed figure names it: ``"AMD EPYC (family 25, model 17)"``.
+
+    >>> cpu_label("AMD EPYC", 25, 17)
+    'AMD EPYC (family 25, model 17)'
+    >>> cpu_label(None)
+    'unknown CPU'
+    """
+    label = model_name or "unknown CPU"
+    return label if family is None else f"{label} (family {family}, model {model})"
 
 
 def _nvidia_gpus(root: str | Path = "/proc/driver/nvidia/gpus") -> list[str]:
@@ -215,9 +221,7 @@ def describe_training_device(info: dict[str, Any], chosen: list[str] | None = No
         first = gpu_devices[0] if gpu_devices else next(
             (d for d in devices if d.lower().startswith("cpu")), "CPU")
         where = f"1 device: {first}" + (f" ({gpus[0]})" if gpu_devices and gpus else "")
-    cpu = info.get("cpu_model") or "unknown"
-    if info.get("cpu_family") is not None:
-        cpu += f" (family {info['cpu_family']}, model {info.get('cpu_model_number')})"
+    cpu = cpu_label(info.get("cpu_model") or "unknown", info.get("cpu_family"), info.get("cpu_model_number"))
     return (f"Keras on {info.get('keras_backend', 'an unknown backend')}, {where}; CPU {cpu}, "
             f"{info.get('cpu_count', '?')} cores")
 
@@ -401,9 +405,7 @@ def model_card(run_dir: str | Path) -> str:
     else:
         lines.append("- Versions not recorded.")
     if isinstance(device, dict):
-        cpu = device.get("cpu_model") or "unknown CPU"
-        if device.get("cpu_family") is not None:
-            cpu += f" (family {device['cpu_family']}, model {device.get('cpu_model_number')})"
+        cpu = cpu_label(device.get("cpu_model"), device.get("cpu_family"), device.get("cpu_model_number"))
         extensions = ", ".join(device.get("cpu_vector_extensions") or []) or "no vector extensions listed"
         lines.append(f"- Backend {device.get('keras_backend', 'not recorded')} on "
                      f"{', '.join(device.get('devices') or []) or 'no devices listed'}; GPUs: "

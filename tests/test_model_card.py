@@ -10,9 +10,9 @@ from emo_lib.errors import EmoInputError
 from emo_lib.model_card import (
     STANDIN_WARNING,
     VECTOR_EXTENSIONS,
-    _cpuinfo,
     _nvidia_gpus,
     cpu_info,
+    cpu_label,
     describe_training_device,
     device_info,
     model_card,
@@ -100,10 +100,12 @@ def test_cpuinfo_and_gpu_listing_parse_linux_files(tmp_path):
     x86 = tmp_path / "cpuinfo_x86"
     x86.write_text("processor\t: 0\nmodel name\t: Example Xeon\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f "
                    "avx512bw\n\nprocessor\t: 1\nmodel name\t: Example Xeon\nflags\t\t: fpu\n")
-    assert _cpuinfo(x86) == ("Example Xeon", ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw"])
+    x86_info = cpu_info(x86)
+    assert (x86_info["model_name"], x86_info["vector_extensions"]) == (
+        "Example Xeon", ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw"])
     arm = tmp_path / "cpuinfo_arm"
     arm.write_text("processor\t: 0\nFeatures\t: fp asimd asimdhp sve sve2 i8mm bf16\nCPU part\t: 0xd4f\n")
-    assert _cpuinfo(arm)[1] == ["asimd", "asimdhp", "sve", "sve2", "i8mm", "bf16"]
+    assert cpu_info(arm)["vector_extensions"] == ["asimd", "asimdhp", "sve", "sve2", "i8mm", "bf16"]
     zen = tmp_path / "cpuinfo_zen"
     zen.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
                    "model name\t: AMD EPYC\nflags\t\t: avx avx2 fma avx512f\n\n"
@@ -111,6 +113,8 @@ def test_cpuinfo_and_gpu_listing_parse_linux_files(tmp_path):
     assert cpu_info(zen) == {"model_name": "AMD EPYC", "vendor": "AuthenticAMD", "family": 25,
                              "model": 17, "vector_extensions": ["avx", "avx2", "fma", "avx512f"]}
     assert cpu_info(arm)["family"] is None and cpu_info(tmp_path / "missing")["vector_extensions"] == []
+    assert cpu_label("AMD EPYC", 25, 17) == "AMD EPYC (family 25, model 17)"
+    assert cpu_label(None) == "unknown CPU" and cpu_label("Example Xeon") == "Example Xeon"
     gpus = tmp_path / "gpus"
     (gpus / "0000:01:00.0").mkdir(parents=True)
     (gpus / "0000:01:00.0" / "information").write_text("Model: \t\t NVIDIA H200\nIRQ: 1\n")
